@@ -1,0 +1,111 @@
+"""Entry point of the ``rigfit`` command.
+
+Start-up must stay fast (``rigfit --help`` is measured): only the module of the command being run is
+imported, and command modules import their heavy dependencies inside ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import NoReturn, Protocol
+
+from rigfit import __version__
+
+# name -> (module, one-line help). A command module defines ``configure(parser)`` and ``run(args) -> int``.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "detect": ("rigfit.cli.cmd_detect", "probe this machine: GPUs, VRAM, RAM, disk"),
+    "profiles": ("rigfit.cli.cmd_profiles", "list the embedded hardware profiles (use with --hardware ID)"),
+}
+
+
+class CommandModule(Protocol):
+    def configure(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr and exit status 2, as the contract asks."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _common_options() -> Parser:
+    common = Parser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print a JSON document instead of tables")
+    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    common.add_argument(
+        "--hardware",
+        metavar="FILE|ID",
+        action="append",
+        help="use a hardware profile (a JSON file or an embedded profile id) instead of probing; "
+        "also RIGFIT_HARDWARE",
+    )
+    common.add_argument(
+        "--catalog",
+        metavar="PATH",
+        action="append",
+        default=[],
+        help="add a user catalog file or folder on top of the shipped catalog (repeatable)",
+    )
+    return common
+
+
+def build_parser(command: str | None) -> argparse.ArgumentParser:
+    """The full parser; only ``command``'s module is imported (the others show their one-line help)."""
+    parser = Parser(
+        prog="rigfit",
+        description="rigfit: the right ComfyUI models, quantizations and node packs for this machine.",
+    )
+    parser.add_argument("--version", action="version", version=f"rigfit {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    common = _common_options()
+    for name, (module_name, summary) in COMMANDS.items():
+        child = sub.add_parser(name, help=summary, description=summary, parents=[common])
+        if name == command:
+            module: CommandModule = importlib.import_module(module_name)
+            module.configure(child)
+            child.set_defaults(_module=module)
+    return parser
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_in(argv))
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    debug = bool(args.debug)
+    from rigfit.core.errors import RigfitError
+
+    try:
+        return int(args._module.run(args))
+    except RigfitError as exc:
+        if debug:
+            raise
+        sys.stderr.write(f"rigfit: error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        sys.stderr.write("rigfit: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The imperative shell: probes, processes, network, files. Decisions live in ``rigfit.core``."""
