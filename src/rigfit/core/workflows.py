@@ -1,0 +1,146 @@
+"""Starter workflows: for each planned preset, a ComfyUI graph that loads exactly the preset's files.
+
+Graphs follow ComfyUI's own examples at 0.3.64 (``comfyui-facts.md`` §5, §7): a checkpoint txt2img for SD1.5 /
+SDXL, split files for Flux and SD3.5, Wan 2.2 (5B: one model + Wan22ImageToVideoLatent; 14B: high- and
+low-noise models in two KSamplerAdvanced passes), LTX-Video, Stable Audio Open and ACE-Step, with an upscale
+branch when the preset carries an upscaler. GGUF files use ComfyUI-GGUF's loaders, only when the plan installs
+a pack that declares them. Anything else is listed as skipped with the reason, never written half-working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rigfit.core.workflow_pipelines import Builder, Files, Link, build_pipeline, classify
+from rigfit.core.workflow_schema import Schema, pack_supplement, validate_prompt, with_files
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowNode:
+    id: int
+    class_type: str
+    inputs: Mapping[str, Any]  # literal values, or ``Link`` for a connection
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Workflow:
+    preset: str
+    name: str  # file stem, e.g. ``rigfit-photorealism``
+    kind: str  # the pipeline used: sd15, sdxl, flux, sd3, wan22-5b, wan22-14b, ltxv, stable-audio, ace-step
+    nodes: tuple[WorkflowNode, ...]
+    files: tuple[tuple[str, str], ...]  # (folder, file name) the graph loads
+    notes: tuple[str, ...] = ()  # planned files the graph does not wire (ControlNets, embeddings, ...)
+
+
+@dataclass(frozen=True, slots=True)
+class StarterSet:
+    workflows: tuple[Workflow, ...]
+    skipped: tuple[tuple[str, str], ...] = field(default=())  # (preset id, reason)
+
+
+def _component_files(component: Mapping[str, Any]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for f in component.get("files") or ():
+        if isinstance(f, Mapping) and isinstance(f.get("filename"), str) and isinstance(f.get("folder"), str):
+            raw = str(f["folder"])
+            folder = {"unet": "diffusion_models", "clip": "text_encoders"}.get(raw, raw)
+            out.append((folder, str(f["filename"])))
+    return out
+
+
+def preset_files(preset: Mapping[str, Any], families: Mapping[str, str]) -> Files:
+    """Group a preset's planned files by role, with the main model's family key."""
+    by_role: dict[str, list[tuple[str, str]]] = {}
+    main_key = ""
+    for comp in preset.get("components") or ():
+        if not isinstance(comp, Mapping):
+            continue
+        role = str(comp.get("role") or "")
+        files = _component_files(comp)
+        by_role.setdefault(role, []).extend(files)
+        if role in {"checkpoint", "diffusion_model"} and not main_key:
+            model = str(comp.get("model") or "")
+            main_key = f"{families.get(model, '')} {model}".strip().lower()
+    return Files({k: tuple(v) for k, v in by_role.items()}, main_key)
+
+
+def planned_files(presets: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """folder -> file names, over every preset's components."""
+    out: dict[str, list[str]] = {}
+    for preset in presets:
+        for comp in preset.get("components") or ():
+            if isinstance(comp, Mapping):
+                for folder, name in _component_files(comp):
+                    out.setdefault(folder, []).append(name)
+    return out
+
+
+def check_schema(
+    schema: Schema,
+    pack_classes: frozenset[str],
+    files: Mapping[str, Sequence[str]] | None,
+    presets: Sequence[Mapping[str, Any]],
+) -> Schema:
+    """The schema a starter workflow is checked against: core + declared pack classes + the installed files."""
+    merged = schema.merged(pack_supplement(schema, pack_classes))
+    return with_files(merged, files if files is not None else planned_files(presets))
+
+
+def starter_workflows(
+    presets: Sequence[Mapping[str, Any]],
+    *,
+    schema: Schema,
+    families: Mapping[str, str] | None = None,
+    pack_classes: frozenset[str] = frozenset(),
+    files: Mapping[str, Sequence[str]] | None = None,
+) -> StarterSet:
+    """A workflow per preset that has a known pipeline and validates; the others with the reason they have none.
+
+    ``schema`` is ComfyUI's node schema (a dump or the live ``/object_info``); ``families`` maps model ids to
+    catalog families (``flux1``, ``sdxl``, ...; the id alone is used when absent); ``pack_classes`` is every node
+    class the plan's node packs declare in the catalog; ``files`` (folder -> names) defaults to the presets' files.
+    """
+    checked = check_schema(schema, pack_classes, files, presets)
+    workflows: list[Workflow] = []
+    skipped: list[tuple[str, str]] = []
+    for preset in presets:
+        preset_id = str(preset.get("id") or "preset")
+        grouped = preset_files(preset, families or {})
+        kind, reason = classify(grouped, pack_classes)
+        if kind is None:
+            skipped.append((preset_id, reason))
+            continue
+        builder = Builder()
+        used, notes = build_pipeline(kind, grouped, builder, prefix=f"rigfit/{preset_id}")
+        nodes = tuple(
+            WorkflowNode(nid, cls, dict(inputs), title) for nid, (cls, inputs, title) in builder.nodes.items()
+        )
+        workflow = Workflow(preset_id, f"rigfit-{preset_id}", kind, nodes, tuple(used), tuple(notes))
+        problems = validate_prompt(to_api(workflow), checked)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            skipped.append(
+                (preset_id, f"the {kind} starter workflow would not validate: {problems[0]}{more}")
+            )
+            continue
+        workflows.append(workflow)
+    return StarterSet(tuple(workflows), tuple(skipped))
+
+
+def to_api(workflow: Workflow) -> dict[str, Any]:
+    """The API ("prompt") format: ``{id: {class_type, inputs, _meta}}`` with links as ``[id, slot]``."""
+    prompt: dict[str, Any] = {}
+    for node in workflow.nodes:
+        inputs = {
+            name: [str(value.node), value.slot] if isinstance(value, Link) else value
+            for name, value in node.inputs.items()
+        }
+        prompt[str(node.id)] = {
+            "class_type": node.class_type,
+            "inputs": inputs,
+            "_meta": {"title": node.title or node.class_type},
+        }
+    return prompt

@@ -1,0 +1,270 @@
+"""Starter workflows validate against ComfyUI 0.3.64's schema and load exactly the planned files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rigfit.core.workflow_schema import Schema, parse_object_info, validate_prompt, with_files
+from rigfit.core.workflow_ui import to_ui, ui_to_api
+from rigfit.core.workflows import check_schema, planned_files, starter_workflows, to_api
+
+DUMP = Path(__file__).resolve().parents[2] / "data" / "comfyui" / "object_info.json"
+GGUF_CLASSES = frozenset({"UnetLoaderGGUF", "CLIPLoaderGGUF", "DualCLIPLoaderGGUF", "UnetLoaderGGUFAdvanced"})
+
+
+@pytest.fixture(scope="module")
+def schema() -> Schema:
+    return parse_object_info(json.loads(DUMP.read_text(encoding="utf-8")))
+
+
+def comp(role: str, model: str, *files: tuple[str, str]) -> dict[str, Any]:
+    return {
+        "role": role,
+        "model": model,
+        "format": "fp16",
+        "quant": None,
+        "files": [
+            {"filename": n, "folder": f, "bytes": 1, "url": "https://example.org/" + n} for f, n in files
+        ],
+    }
+
+
+def preset(pid: str, *components: dict[str, Any]) -> dict[str, Any]:
+    return {"id": pid, "components": list(components)}
+
+
+T5 = ("text_encoders", "t5xxl_fp8_e4m3fn.safetensors")
+CLIP_L = ("text_encoders", "clip_l.safetensors")
+
+# One preset per pipeline, with the files the reference facts name for each family.
+PIPELINES = [
+    pytest.param(preset("lightweight", comp("checkpoint", "sd15", ("checkpoints", "v1-5-pruned-emaonly-fp16.safetensors"))), "sd15", id="sd15-checkpoint"),
+    pytest.param(
+        preset(
+            "anime",
+            comp("checkpoint", "sdxl-hassaku", ("checkpoints", "hassakuXL.safetensors")),
+            comp("vae", "sdxl-vae", ("vae", "sdxl_vae.safetensors")),
+            comp("upscale", "4x-animesharp", ("upscale_models", "4x-AnimeSharp.pth")),
+        ),
+        "sdxl",
+        id="sdxl-checkpoint-vae-upscale",
+    ),
+    pytest.param(
+        preset(
+            "photorealism",
+            comp("diffusion_model", "flux1-dev", ("diffusion_models", "flux1-dev-fp8.safetensors")),
+            comp("text_encoder", "t5xxl", T5),
+            comp("text_encoder", "clip-l", CLIP_L),
+            comp("vae", "flux-ae", ("vae", "ae.safetensors")),
+            comp("lora", "realism-lora", ("loras", "flux_realism_lora.safetensors")),
+            comp("upscale", "realesrgan", ("upscale_models", "RealESRGAN_x4plus.pth")),
+        ),
+        "flux",
+        id="flux-dev-split-lora-upscale",
+    ),
+    pytest.param(
+        preset(
+            "photorealism",
+            comp("diffusion_model", "flux1-schnell", ("unet", "flux1-schnell-Q4_K_S.gguf")),
+            comp("text_encoder", "t5xxl", ("clip", "t5-v1_1-xxl-encoder-Q5_K_M.gguf")),
+            comp("text_encoder", "clip-l", CLIP_L),
+            comp("vae", "flux-ae", ("vae", "ae.safetensors")),
+        ),
+        "flux",
+        id="flux-schnell-gguf-pack",
+    ),
+    pytest.param(
+        preset(
+            "character",
+            comp("diffusion_model", "sd3.5-large", ("diffusion_models", "sd3.5_large_fp8_scaled.safetensors")),
+            comp("text_encoder", "clip-l", CLIP_L),
+            comp("text_encoder", "clip-g", ("text_encoders", "clip_g.safetensors")),
+            comp("text_encoder", "t5xxl", T5),
+            comp("vae", "sd3-vae", ("vae", "sd3_vae.safetensors")),
+        ),
+        "sd3",
+        id="sd35-split-triple-clip",
+    ),
+    pytest.param(
+        preset(
+            "video",
+            comp("diffusion_model", "wan2.2-ti2v-5b", ("diffusion_models", "wan2.2_ti2v_5B_fp16.safetensors")),
+            comp("text_encoder", "umt5-xxl", ("text_encoders", "umt5_xxl_fp8_e4m3fn_scaled.safetensors")),
+            comp("vae", "wan2.2-vae", ("vae", "wan2.2_vae.safetensors")),
+        ),
+        "wan22-5b",
+        id="wan22-5b",
+    ),
+    pytest.param(
+        preset(
+            "video",
+            comp(
+                "diffusion_model",
+                "wan2.2-t2v-a14b",
+                ("diffusion_models", "wan2.2_t2v_high_noise_14B_Q5_K_M.gguf"),
+                ("diffusion_models", "wan2.2_t2v_low_noise_14B_Q5_K_M.gguf"),
+            ),
+            comp("text_encoder", "umt5-xxl", ("text_encoders", "umt5_xxl_fp8_e4m3fn_scaled.safetensors")),
+            comp("vae", "wan2.1-vae", ("vae", "wan_2.1_vae.safetensors")),
+        ),
+        "wan22-14b",
+        id="wan22-14b-gguf-two-pass",
+    ),
+    pytest.param(
+        preset(
+            "video",
+            comp("checkpoint", "ltx-video-2b", ("checkpoints", "ltx-video-2b-v0.9.5.safetensors")),
+            comp("text_encoder", "t5xxl", ("text_encoders", "t5xxl_fp16.safetensors")),
+        ),
+        "ltxv",
+        id="ltxv-2b",
+    ),
+    pytest.param(
+        preset(
+            "music",
+            comp("checkpoint", "stable-audio-open-1.0", ("checkpoints", "stable_audio_open_1.0.safetensors")),
+            comp("text_encoder", "t5-base", ("text_encoders", "t5_base.safetensors")),
+        ),
+        "stable-audio",
+        id="stable-audio-open",
+    ),
+    pytest.param(preset("music", comp("checkpoint", "ace-step-v1-3.5b", ("checkpoints", "ace_step_v1_3.5b.safetensors"))), "ace-step", id="ace-step-v1"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("the_preset", "kind"), PIPELINES)
+def test_each_pipeline_validates_and_loads_every_main_file(
+    schema: Schema, the_preset: dict[str, Any], kind: str
+) -> None:
+    """The workflow is built (not skipped), passes /prompt validation, and names every planned main file."""
+    result = starter_workflows([the_preset], schema=schema, pack_classes=GGUF_CLASSES)
+    assert result.skipped == ()
+    (wf,) = result.workflows
+    assert wf.kind == kind
+    checked = check_schema(schema, GGUF_CLASSES, None, [the_preset])
+    assert validate_prompt(to_api(wf), checked) == ()
+    planned = {(f, n) for f, names in planned_files([the_preset]).items() for n in names}
+    # Every planned checkpoint / diffusion model / text encoder / VAE is loaded by the graph.
+    main = {(f, n) for f, n in planned if f in {"checkpoints", "diffusion_models", "text_encoders", "vae"}}
+    assert main <= set(wf.files)
+
+
+@pytest.mark.parametrize(("the_preset", "kind"), PIPELINES)
+def test_ui_format_carries_the_same_graph(schema: Schema, the_preset: dict[str, Any], kind: str) -> None:
+    """Reading the LiteGraph file back as the frontend does gives the API prompt (links and widget values)."""
+    (wf,) = starter_workflows([the_preset], schema=schema, pack_classes=GGUF_CLASSES).workflows
+    full = check_schema(schema, GGUF_CLASSES, None, [the_preset])
+    ui = to_ui(wf, full)
+    assert ui["version"] == 0.4 and ui["last_node_id"] == max(n["id"] for n in ui["nodes"])
+    assert ui["last_link_id"] == len(ui["links"])
+    for link in ui["links"]:
+        link_id, src, src_slot, dst, dst_slot, kind_ = link
+        dst_node = next(n for n in ui["nodes"] if n["id"] == dst)
+        src_node = next(n for n in ui["nodes"] if n["id"] == src)
+        assert dst_node["inputs"][dst_slot]["link"] == link_id
+        assert (
+            link_id in src_node["outputs"][src_slot]["links"]
+            and src_node["outputs"][src_slot]["type"] == kind_
+        )
+    api = {k: {"class_type": v["class_type"], "inputs": v["inputs"]} for k, v in to_api(wf).items()}
+    assert ui_to_api(ui, full) == api
+
+
+def test_gguf_without_the_pack_is_skipped_with_the_reason(schema: Schema) -> None:
+    """A GGUF diffusion model with no ComfyUI-GGUF in the plan gets no workflow, and the reason names the loader."""
+    gguf = PIPELINES[3].values[0]
+    result = starter_workflows([gguf], schema=schema)
+    assert result.workflows == ()
+    assert "UnetLoaderGGUF" in result.skipped[0][1]
+
+
+@pytest.mark.parametrize(
+    ("the_preset", "why"),
+    [
+        pytest.param(preset("voice", comp("tts_model", "piper", ("piper", "en_US-lessac-medium.onnx"))), "no checkpoint", id="tts-no-graph"),
+        pytest.param(preset("3d", comp("checkpoint", "triposr", ("checkpoints", "triposr.ckpt"))), "no starter workflow", id="unknown-family"),
+        pytest.param(
+            preset("photorealism", comp("diffusion_model", "flux1-dev", ("diffusion_models", "flux1-dev.safetensors"))),
+            "two text encoders",
+            id="flux-missing-companions",
+        ),
+    ],
+)  # fmt: skip
+def test_presets_without_a_graph_are_listed_with_a_reason(
+    schema: Schema, the_preset: dict[str, Any], why: str
+) -> None:
+    result = starter_workflows([the_preset], schema=schema)
+    assert result.workflows == ()
+    assert why in result.skipped[0][1]
+
+
+def test_a_file_in_the_wrong_folder_is_never_written(schema: Schema) -> None:
+    """A Flux diffusion model planned under checkpoints/ would fail UNETLoader: the preset is skipped, not written."""
+    bad = preset(
+        "photorealism",
+        comp("diffusion_model", "flux1-dev", ("checkpoints", "flux1-dev-fp8.safetensors")),
+        comp("text_encoder", "t5xxl", T5),
+        comp("text_encoder", "clip-l", CLIP_L),
+        comp("vae", "flux-ae", ("vae", "ae.safetensors")),
+    )
+    result = starter_workflows([bad], schema=schema)
+    assert result.workflows == () and "value_not_in_list" in result.skipped[0][1]
+
+
+def test_workflow_fails_once_a_file_is_gone(schema: Schema) -> None:
+    """The same workflow checked against an install lacking its VAE is refused (what doctor relies on)."""
+    (wf,) = starter_workflows([PIPELINES[2].values[0]], schema=schema).workflows
+    files = planned_files([PIPELINES[2].values[0]])
+    files["vae"] = []
+    problems = validate_prompt(to_api(wf), with_files(schema, files))
+    assert [(p.type, p.input_name) for p in problems] == [("value_not_in_list", "vae_name")]
+
+
+def _catalog_presets() -> list[Any]:
+    from rigfit.shell.catalog_source import load_catalog
+
+    try:
+        catalog = load_catalog()
+    except Exception:  # the catalog is optional here: another part of the project fills it
+        return []
+    return [pytest.param(catalog, p, id=p) for p in sorted(catalog.presets)]
+
+
+@pytest.mark.parametrize(
+    ("catalog", "preset_id"), _catalog_presets() or [pytest.param(None, "", id="no-shipped-presets")]
+)
+def test_shipped_presets_get_a_valid_workflow_or_a_reason(
+    schema: Schema, catalog: Any, preset_id: str
+) -> None:
+    """Every shipped preset, with its first candidate model and first variant: a workflow that validates, or a reason."""
+    if catalog is None:
+        pytest.skip("the shipped catalog has no presets yet")
+    spec = catalog.presets[preset_id]
+    components = []
+    packs: set[str] = set(spec.node_packs)
+    for slot in spec.components:
+        model = catalog.models[slot.models[0]]
+        variant = model.variants[0]
+        packs |= set(variant.node_packs)
+        components.append(comp(slot.role, model.id, *((f.folder, f.filename) for f in variant.files)))
+        for req in variant.requires if variant.requires is not None else model.requires:
+            if not req.optional:
+                dep = catalog.models[req.models[0]]
+                components.append(
+                    comp(req.role, dep.id, *((f.folder, f.filename) for f in dep.variants[0].files))
+                )
+    classes = frozenset(
+        c for p in packs if p in catalog.node_packs for c in catalog.node_packs[p].node_classes
+    )
+    families = {m.id: m.family for m in catalog.models.values()}
+    the_preset = preset(preset_id, *components)
+    result = starter_workflows([the_preset], schema=schema, families=families, pack_classes=classes)
+    assert len(result.workflows) + len(result.skipped) == 1
+    for wf in result.workflows:
+        assert validate_prompt(to_api(wf), check_schema(schema, classes, None, [the_preset])) == ()
+    for _, reason in result.skipped:
+        assert reason
