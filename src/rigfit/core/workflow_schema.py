@@ -144,6 +144,41 @@ FILE_INPUTS: Mapping[tuple[str, str], FileInput] = MappingProxyType(
 )
 
 
+def pack_supplement(core: Schema, declared: frozenset[str]) -> Schema:
+    """Schemas of the node-pack classes starter workflows use, for the ones the planned packs declare.
+
+    ComfyUI-GGUF (city96, ``nodes.py`` at 795e4515): ``UnetLoaderGGUF(unet_name)`` → MODEL;
+    ``CLIPLoaderGGUF(clip_name, type)`` and ``DualCLIPLoaderGGUF(clip_name1, clip_name2, type)`` → CLIP, with
+    the ``type`` lists of the core CLIPLoader / DualCLIPLoader. A live server's ``/object_info`` replaces these.
+    """
+
+    def combo(name: str, options: tuple[str, ...] = ()) -> InputSpec:
+        return InputSpec(name, "COMBO", True, options)
+
+    def types(cls: str) -> tuple[str, ...]:
+        spec = core.nodes[cls].input("type") if cls in core.nodes else None
+        return spec.options or () if spec is not None else ()
+
+    known = {
+        "UnetLoaderGGUF": NodeSchema("UnetLoaderGGUF", (combo("unet_name"),), ("MODEL",), ("MODEL",), False),
+        "CLIPLoaderGGUF": NodeSchema(
+            "CLIPLoaderGGUF",
+            (combo("clip_name"), combo("type", types("CLIPLoader"))),
+            ("CLIP",),
+            ("CLIP",),
+            False,
+        ),
+        "DualCLIPLoaderGGUF": NodeSchema(
+            "DualCLIPLoaderGGUF",
+            (combo("clip_name1"), combo("clip_name2"), combo("type", types("DualCLIPLoader"))),
+            ("CLIP",),
+            ("CLIP",),
+            False,
+        ),
+    }
+    return Schema(MappingProxyType({k: v for k, v in known.items() if k in declared}))
+
+
 def _listed(name: str, extensions: frozenset[str]) -> bool:
     lower = name.lower()
     return any(lower.endswith(ext) for ext in extensions)
