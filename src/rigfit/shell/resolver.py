@@ -1,0 +1,350 @@
+"""Resolving node-pack requirements together with uv, before anything is installed.
+
+Each pack becomes a tiny wheel ``nodepack-<id>`` (METADATA only) in a private ``--find-links`` folder, so uv's
+explanation of a failure names packs (``rigfit.core.conflicts``). ComfyUI's requirements and the torch build
+go in as constraints, the OpenCV/onnxruntime settlement as overrides (``rigfit.core.normalize``). After a
+failure the named packs are checked alone and shrunk to the smallest failing set; the last of them is set
+aside and the rest resolved again, until everything left resolves.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rigfit.core.conflicts import COMFYUI_PARTY, TORCH_PARTY, Conflict, explain, meta_names, parse_failure
+from rigfit.core.errors import ResolveError, UsageError
+from rigfit.core.normalize import Normalized, Target, in_torch_family, lock_fix, normalize, torch_pins
+from rigfit.core.requirements import (
+    Screened,
+    canonical_name,
+    screen_declarations,
+    screen_pyproject,
+    screen_requirements_txt,
+)
+from rigfit.shell.runner import Completed, run
+
+# ComfyUI's requirements.txt at the reference commit a125cd84 (0.3.64; shared/comfyui/VERSION.txt), used as
+# constraints when no installation is given. Unpinned names constrain nothing and are left out.
+COMFYUI_REQUIREMENTS = (
+    "comfyui-frontend-package==1.27.10", "comfyui-workflow-templates==0.1.95", "comfyui-embedded-docs==0.2.6",
+    "transformers>=4.37.2", "av>=14.2.0",
+)
+TORCH_STEP = ("torch", "torchvision", "torchaudio")
+TIMEOUT = 300.0
+
+
+def uv_binary() -> str:
+    import uv
+
+    return str(uv.find_uv_bin())
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """Where packages come from: the user's index or wheel folders; None/() means uv's own defaults."""
+
+    index_url: str | None = None
+    find_links: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()  # options allowed from pack lines, e.g. ("--extra-index-url", URL)
+    offline: bool = False
+
+    def args(self) -> list[str]:
+        args: list[str] = []
+        env_index = os.environ.get("UV_INDEX_URL") or os.environ.get("UV_DEFAULT_INDEX")
+        if self.index_url:
+            args += ["--index-url", self.index_url]
+        elif self.find_links and not env_index:
+            args.append("--no-index")  # a wheel folder alone means an offline wheelhouse (CLI contract)
+        for link in self.find_links:
+            args += ["--find-links", link]
+        args += list(self.extra)
+        if self.offline:
+            args.append("--offline")
+        return args
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """The Python the packs must install into: an interpreter (or a version), its torch build, ComfyUI's pins."""
+
+    python_version: str
+    torch_build: Mapping[str, str]
+    comfyui_requirements: tuple[str, ...] = COMFYUI_REQUIREMENTS
+    python: str | None = None  # interpreter path of an existing installation
+
+
+@dataclass(frozen=True, slots=True)
+class DepsReport:
+    conflicts: tuple[Conflict, ...]
+    refused: Screened
+    lock: tuple[str, ...]
+    notes: tuple[str, ...]
+    torch_pins: tuple[str, ...]
+    packs: tuple[str, ...]
+    runs: int = 0
+    seconds: float = 0.0
+    set_aside: tuple[str, ...] = field(default=())
+
+
+def collect_pack(folder: Path, *, allow_unsafe: bool = False) -> tuple[Screened, tuple[str, ...]]:
+    """Requirements of one node-pack folder (requirements.txt, pyproject.toml) and notes about it."""
+    pack = folder.name
+    screened = Screened()
+    notes: list[str] = []
+    req = folder / "requirements.txt"
+    if req.is_file():
+        screened += screen_requirements_txt(pack, req.name, _read(req), allow_unsafe=allow_unsafe)
+        seen = {req.resolve()}
+        while screened.includes:
+            includes, screened = screened.includes, Screened(screened.declared, screened.refused, (),
+                                                             screened.index_options)
+            for origin, relative, is_constraint in includes:
+                target = (folder / relative).resolve()
+                if not target.is_relative_to(folder.resolve()) or not target.is_file() or target in seen:
+                    notes.append(f"{origin}: include {relative} is outside the pack, missing or repeated; skipped")
+                    continue
+                seen.add(target)
+                if is_constraint:
+                    notes.append(f"{origin}: constraint file {relative} read as requirements")
+                screened += screen_requirements_txt(pack, relative, _read(target), allow_unsafe=allow_unsafe)
+    pyproject = folder / "pyproject.toml"
+    if pyproject.is_file():
+        screened += screen_pyproject(pack, pyproject.name, _read(pyproject), allow_unsafe=allow_unsafe)
+    if (folder / "install.py").is_file():
+        notes.append(f"{pack}: has install.py, which runs its own code at install time; rigfit does not run it")
+    return screened, tuple(notes)
+
+
+def _read(path: Path) -> str:
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "utf-16", "latin-1"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("utf-8", "replace")  # pragma: no cover - latin-1 decodes everything
+
+
+def read_installation(comfyui: Path) -> Environment:
+    """Python version, installed torch family and requirements of an existing ComfyUI installation."""
+    candidates = [comfyui / v / sub for v in (".venv", "venv") for sub in ("bin/python", "Scripts/python.exe")]
+    candidates.append(comfyui.parent / "python_embeded" / "python.exe")
+    python = next((p for p in candidates if p.is_file()), None)
+    if python is None:
+        raise UsageError(f"no Python environment found for {comfyui} (looked in .venv and venv); "
+                         "give the installation folder or leave out --comfyui")
+    script = ("import json,sys,importlib.metadata as m;print(json.dumps({'v':'%d.%d.%d'%sys.version_info[:3],"
+              "'d':{(d.metadata['Name'] or ''):d.version for d in m.distributions()}}))")
+    done = run([str(python), "-c", script], timeout=60)
+    if not done.ok:
+        raise ResolveError(f"could not read the packages of {python}: {done.describe_failure()}")
+    info = json.loads(done.stdout)
+    installed = {k: v for k, v in info["d"].items() if k and in_torch_family(k)}
+    req = comfyui / "requirements.txt"
+    comfy = screen_requirements_txt("ComfyUI", "requirements.txt", _read(req)) if req.is_file() else Screened()
+    lines = tuple(str(d.requirement) for d in comfy.declared
+                  if d.requirement.specifier and not in_torch_family(d.requirement.name))
+    return Environment(info["v"], installed, lines, str(python))
+
+
+def _public(version: str) -> str:
+    return version.split("+", 1)[0]
+
+
+def _write_meta_wheel(folder: Path, name: str, requires: Sequence[str]) -> None:
+    dist = name.replace("-", "_")
+    info = f"{dist}-0.dist-info"
+    files = {
+        f"{info}/METADATA": "Metadata-Version: 2.1\nName: " + name + "\nVersion: 0\n"
+        + "".join(f"Requires-Dist: {line}\n" for line in requires),
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: rigfit\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = "".join(f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(c.encode()).digest()).rstrip(b'=').decode()}"
+                     f",{len(c.encode())}\n" for p, c in files.items()) + f"{info}/RECORD,,\n"
+    files[f"{info}/RECORD"] = record
+    with zipfile.ZipFile(folder / f"{dist}-0-py3-none-any.whl", "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+
+
+class _Session:
+    """One temporary workspace: the pack wheels, constraint and override files, and the uv command line."""
+
+    def __init__(self, work: Path, normalized: Normalized, env: Environment, target: Target,
+                 sources: Sources, timeout: float) -> None:
+        self.work = work
+        self.timeout = timeout
+        self.runs = 0
+        self.lock = threading.Lock()
+        packs = tuple(dict.fromkeys(d.origin.pack for d in normalized.declared))
+        self.meta = meta_names(packs)
+        self.pack_of = {m: p for p, m in self.meta.items()}
+        wheels = work / "packs"
+        wheels.mkdir()
+        for pack, meta in self.meta.items():
+            lines = [str(d.requirement) for d in normalized.declared if d.origin.pack == pack]
+            _write_meta_wheel(wheels, meta, list(dict.fromkeys(lines)))
+        self.constraints = (*env.comfyui_requirements,
+                            *(f"{n}=={_public(v)}" for n, v in sorted(env.torch_build.items())
+                              if in_torch_family(n)))
+        (work / "constraints.txt").write_text("\n".join(self.constraints) + "\n", encoding="utf-8")
+        self.base = [uv_binary(), "pip", "compile", "--no-header", "--no-annotate", "--quiet",
+                     "-c", str(work / "constraints.txt"), "--find-links", str(wheels), *sources.args()]
+        self.base += ["--python", env.python] if env.python else [
+            "--python-version", env.python_version, "--python-platform", target.uv_platform()]
+        self.overrides = normalized.overrides
+
+    def compile(self, packs: Sequence[str], extra: Sequence[str] = (), overrides: Sequence[str] = ()) -> Completed:
+        with self.lock:
+            self.runs += 1
+            name = f"in{self.runs}"
+        (self.work / f"{name}.txt").write_text(
+            "".join(f"{self.meta[p]}\n" for p in packs) + "".join(f"{x}\n" for x in extra), encoding="utf-8")
+        args = [*self.base, str(self.work / f"{name}.txt")]
+        all_overrides = (*self.overrides, *overrides)
+        if all_overrides:
+            (self.work / f"{name}.ovr").write_text("\n".join(all_overrides) + "\n", encoding="utf-8")
+            args += ["--override", str(self.work / f"{name}.ovr")]
+        return run(args, timeout=self.timeout, env={"NO_COLOR": "1"})
+
+    def fails(self, packs: Sequence[str]) -> bool:
+        done = self.compile(packs)
+        return not done.ok and "No solution found" in done.stderr
+
+
+def _uv_error(done: Completed) -> ResolveError:
+    return ResolveError(f"uv could not resolve the requirements: {done.describe_failure()}")
+
+
+def check(screened: Screened, target: Target, env: Environment, sources: Sources = Sources(),
+          *, timeout: float = TIMEOUT) -> DepsReport:
+    """Resolve every pack's requirements together; report each conflict with the smallest set of packs."""
+    start = time.monotonic()
+    env = Environment(env.python_version, {canonical_name(k): v for k, v in env.torch_build.items()},
+                      env.comfyui_requirements, env.python)
+    normalized = normalize(screened.declared, target, env.torch_build)
+    sources = Sources(sources.index_url, sources.find_links, sources.extra + screened.index_options,
+                      sources.offline)
+    pins = torch_pins(env.torch_build)
+    fixed = {COMFYUI_PARTY: env.comfyui_requirements, TORCH_PARTY: pins}
+    with tempfile.TemporaryDirectory(prefix="rigfit-deps-") as tmp:
+        session = _Session(Path(tmp), normalized, env, target, sources, timeout)
+        active = list(session.meta)
+        conflicts: list[Conflict] = []
+        set_aside: list[str] = []
+        notes = list(normalized.notes)
+        while True:
+            done = session.compile(active)
+            if done.ok:
+                break
+            failure = parse_failure(done.stderr, session.pack_of)
+            if not failure.is_conflict:
+                raise _uv_error(done)
+            if not active:
+                raise ResolveError(f"ComfyUI's requirements and the torch build cannot be resolved together: "
+                                   f"{failure.cause}")
+            culprits = _smallest(session, [p for p in failure.packs if p in active] or active, active)
+            conflicts.append(explain(culprits, failure, normalized.declared, fixed))
+            drop = culprits[-1] if culprits else active[-1]
+            set_aside.append(drop)
+            active.remove(drop)
+        lock = _lock_lines(done.stdout, env)
+        fix = lock_fix([line.split("==")[0] for line in lock], target)
+        if fix.overrides and not conflicts:
+            done = session.compile(active, fix.requirements, fix.overrides)
+            if not done.ok:
+                raise _uv_error(done)
+            lock = _lock_lines(done.stdout, env)
+            notes += fix.notes
+        return DepsReport(tuple(conflicts), Screened(refused=screened.refused), () if conflicts else lock,
+                          tuple(notes), pins, tuple(session.meta), session.runs, time.monotonic() - start,
+                          tuple(set_aside))
+
+
+def _smallest(session: _Session, suspects: list[str], active: list[str]) -> list[str]:
+    """Shrink a failing set of packs until dropping any one of them makes it resolve.
+
+    uv's derivation is a proof that the packs it names fail together, so only subsets are tried; they run
+    side by side (each uv run is mostly waiting on its own threads and the cache).
+    """
+    suspects = [p for p in active if p in suspects]  # report in the order the user gave them
+    if len(suspects) > 2 and not session.fails(suspects):
+        suspects = list(active)  # the named packs are not a proof on their own: search among all
+    while len(suspects) > 1:
+        trials = [suspects[:i] + suspects[i + 1:] for i in range(len(suspects))]
+        with ThreadPoolExecutor(max_workers=min(4, len(trials))) as pool:
+            failing = [t for t, bad in zip(trials, pool.map(session.fails, trials), strict=True) if bad]
+        if not failing:
+            break
+        suspects = failing[0]
+    return suspects
+
+
+def _lock_lines(stdout: str, env: Environment) -> tuple[str, ...]:
+    """Pinned lines of a compile, without the synthetic packs and without the torch build (installed apart)."""
+    lines = []
+    for raw in stdout.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        name = re.split(r"[=<>!~ ;\[]", line, maxsplit=1)[0].lower()
+        if name.startswith("nodepack-"):
+            continue
+        if in_torch_family(name) and (name in env.torch_build or name not in {"torchvision", "torchaudio",
+                                                                              "xformers"}):
+            continue
+        lines.append(line)
+    return tuple(lines)
+
+
+def planned_torch(target: Target, torch_index_url: str | None, torch_spec: str, sources: Sources,
+                  *, timeout: float = TIMEOUT) -> dict[str, str]:
+    """The torch family versions a fresh install would get: resolved from the torch index (or the user's sources)."""
+    if sources.index_url or sources.find_links or os.environ.get("UV_INDEX_URL") or os.environ.get("UV_DEFAULT_INDEX"):
+        index_args = sources.args()  # a mirror or wheelhouse must carry the right torch build itself
+    else:
+        index_args = ["--index-url", torch_index_url] if torch_index_url else []
+    lines = [f"torch{torch_spec}", *TORCH_STEP[1:]]
+    done = run([uv_binary(), "pip", "compile", "--no-header", "--no-annotate", "--quiet", "-",
+                "--python-version", target.python_version, "--python-platform", target.uv_platform(),
+                *index_args], timeout=timeout, input_text="\n".join(lines) + "\n", env={"NO_COLOR": "1"})
+    if not done.ok:
+        raise ResolveError(f"could not resolve torch for this machine ({torch_index_url or 'user sources'}): "
+                           f"{done.describe_failure()}")
+    pins = {}
+    for raw in done.stdout.splitlines():
+        name, _, version = raw.strip().partition("==")
+        if version and in_torch_family(name):
+            pins[name.lower()] = version.split(" ")[0]
+    return pins
+
+
+def resolve_lock(declared: Mapping[str, Sequence[str]], target: Target, torch_build: Mapping[str, str],
+                 *, comfyui_requirements: Sequence[str] = COMFYUI_REQUIREMENTS, sources: Sources = Sources(),
+                 allow_unsafe: bool = False, timeout: float = TIMEOUT) -> list[str]:
+    """Pinned requirement lines for the node packs' declared requirements (pack id → lines).
+
+    Raises ``ResolveError`` naming the packs when they conflict or a line is refused.
+    """
+    screened = screen_declarations(declared, allow_unsafe=allow_unsafe)
+    if screened.refused:
+        first = screened.refused[0]
+        raise ResolveError(f"{first.origin}: {first.reason} ({first.text!r}); "
+                           f"{len(screened.refused)} line(s) refused")
+    env = Environment(target.python_version, dict(torch_build), tuple(comfyui_requirements))
+    report = check(screened, target, env, sources, timeout=timeout)
+    if report.conflicts:
+        raise ResolveError("; ".join(c.detail for c in report.conflicts))
+    return list(report.lock)
