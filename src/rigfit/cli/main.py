@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("rigfit.cli.cmd_compare", "what several machines run, side by side (--hardware A --hardware B)"),
     "plan": ("rigfit.cli.cmd_plan", "write the recommendation as a plan (lock file) for rigfit install"),
     "estimate": ("rigfit.cli.cmd_estimate", "VRAM/RAM of one model at your resolution, frames and batch"),
+    "deps": ("rigfit.cli.cmd_deps", "resolve node packs' Python requirements together and name the conflicts"),
 }
 
 
