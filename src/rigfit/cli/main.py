@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("rigfit.cli.cmd_plan", "write the recommendation as a plan (lock file) for rigfit install"),
     "estimate": ("rigfit.cli.cmd_estimate", "VRAM/RAM of one model at your resolution, frames and batch"),
     "deps": ("rigfit.cli.cmd_deps", "resolve node packs' Python requirements together and name the conflicts"),
+    "install": ("rigfit.cli.cmd_install", "carry out a plan: download, verify and place its model files"),
 }
 
 
