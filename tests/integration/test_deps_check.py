@@ -263,7 +263,7 @@ def test_installation_python_and_torch_are_the_target(capsys: pytest.CaptureFixt
     code, doc = deps_check(capsys, "--comfyui", str(comfy), "--find-links", str(wheelhouse),
                            "--hardware", str(profiles["nvidia"]))
     assert code == 1
-    assert doc["python"] == "%d.%d.%d" % sys.version_info[:3]
+    assert doc["python"] == ".".join(str(part) for part in sys.version_info[:3])
     assert doc["torch"]["pins"] == ["torch==2.13.0+cpu", "torchvision==0.28.0"]
     [conflict] = doc["conflicts"]
     assert conflict["packs"] == ["Florence2"] and conflict["against"] == ["ComfyUI"]
