@@ -1,0 +1,267 @@
+"""VRAM and RAM per stage, as ComfyUI runs a bundle (``shared/reference/comfyui-facts.md`` §4).
+
+Stages run one after another and ComfyUI unloads what the next one needs room for: text encoding (text
+encoders, CLIP vision), diffusion (the diffusion model with its ControlNets/IP-Adapters/LoRAs, plus
+activations), VAE decode. A non-diffusion runtime (TTS, lip sync, 3D) is one ``run`` stage.
+
+Per stage: ``peak`` is what a memory counter shows when VRAM is ample (weights + activations + CUDA context);
+``need`` is the least VRAM for full speed: ComfyUI loads a model completely only when its weights plus
+``max(0.8 GiB + reserve, activations(1×) + reserve)`` are free (``load_models_gpu``), and the VAE decodes
+untiled. ``min`` is the least that runs at all with weights streamed from RAM (``lowvram`` partial loading),
+text encoders on the CPU and tiled VAE decoding.
+
+The constants below marked *fitted* are calibrated against measured ComfyUI peaks (``bench/README.md``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rigfit.core.quant import Device
+from rigfit.core.units import GIB, MIB
+
+# comfy/model_management.py @0.3.64 (unchanged upstream): EXTRA_RESERVED_VRAM and minimum_inference_memory.
+RESERVE_LINUX = 400 * MIB
+RESERVE_WINDOWS = 600 * MIB
+RESERVE_WINDOWS_LARGE = 700 * MIB  # Windows with more than 15 GiB of VRAM
+MIN_INFERENCE = int(0.8 * GIB)
+SHARED_DESKTOP_RESERVE = GIB
+# CUDA context + cuBLAS workspace + allocator slack that a memory counter such as nvidia-smi shows (fitted).
+CONTEXT_BYTES = 400 * MIB
+# Fraction of ComfyUI's conservative activation estimate (memory_required, cond+uncond) really used (fitted).
+ACTIVATION_SCALE = 0.5
+# Fraction of ComfyUI's VAE decode estimate (memory_used_decode) really used (fitted; ComfyUI's own comment
+# says its KL estimate "needs tweaking (should be lower)").
+VAE_SCALE = 0.5
+# Per-text-encoder working memory during encoding (token activations; small next to the weights).
+ENCODE_WORKING = 256 * MIB
+# ComfyUI's KL VAE decode estimate: 2178 · H_lat · W_lat · 64 · dtype bytes (sd.py); video VAEs decode in
+# causal chunks: Wan 2.1 7000 · H_lat · W_lat · 64 · dtype, per chunk, whatever the frame count.
+VAE_IMAGE_K = 2178
+VAE_VIDEO_K = 7000
+TILE_LATENT = 64  # ComfyUI's tiled decode fallback works on 64×64 latent tiles (512 px at 8×)
+# Effective host→GPU copy rate for streamed weights (pageable PCIe 4.0 x16; an estimate).
+PCIE_BYTES_PER_S = 12 * 10**9
+# Dense fp16 tensor throughput (TFLOPS) of a mid-range card per architecture, at ~40 % utilisation: only
+# used for the rough "N× slower" of offloading.
+_TFLOPS = {"pascal": 10, "volta": 60, "turing": 30, "ampere": 60, "ada": 90, "hopper": 400, "blackwell": 120,
+           "rdna2": 20, "rdna3": 50, "rdna4": 60, "alchemist": 30, "battlemage": 40}
+_UTILISATION = 0.4
+# Streamed per-layer granularity: ComfyUI casts one Linear/Conv at a time; keep room for a few of them.
+STREAM_WINDOW = 512 * MIB
+# ComfyUI process baseline in RAM (Python, torch, CUDA host libraries), measured order of magnitude.
+RAM_BASELINE = 3 * GIB
+
+STAGES = ("text_encode", "diffusion", "vae_decode", "run")
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One model of the bundle as the budget sees it."""
+
+    role: str
+    model: str
+    variant: str
+    weight_bytes: int  # resident in VRAM once loaded (after ComfyUI's dtype rules)
+    stage: str  # one of STAGES
+    usage_factor: float | None = None  # diffusion models: ComfyUI's memory_usage_factor
+    spatial: int = 8
+    temporal: int | None = None
+    working_bytes: int = 0  # extra working memory of a non-diffusion runtime
+    params_b: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    width: int
+    height: int
+    frames: int = 1
+    batch: int = 1
+    cfg: bool = True  # ComfyUI sizes for cond + uncond whatever the guidance
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    name: str
+    weights_bytes: int
+    activation_bytes: int
+    peak_bytes: int  # what a counter shows when VRAM is ample
+    need_bytes: int  # the least VRAM that runs this stage at full speed
+    min_bytes: int  # the least VRAM that runs it at all (streaming, tiling)
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    stages: tuple[Stage, ...]
+    required_bytes: int
+    min_bytes: int
+    available_bytes: int
+    ram_required_bytes: int
+    status: str  # fits | offload | unsupported
+    streamed_bytes: int  # weights streamed from RAM per step when offloading
+    slowdown: float | None  # rough factor when offloading (an estimate)
+    notes: tuple[str, ...]
+
+    def stage(self, name: str) -> Stage | None:
+        return next((s for s in self.stages if s.name == name), None)
+
+
+def comfyui_reserve(device: Device) -> int:
+    """ComfyUI's default EXTRA_RESERVED_VRAM: what it leaves for the OS, the display and other programs."""
+    if device.os == "windows":
+        return RESERVE_WINDOWS_LARGE if device.vram_bytes > 15 * GIB else RESERVE_WINDOWS
+    return RESERVE_LINUX
+
+
+def desktop_shares_gpu(device: Device) -> bool:
+    """A laptop GPU, or a small Windows card, also drives the desktop and browser."""
+    return device.backend in {"cuda", "rocm", "xpu"} and (
+        "laptop" in device.name.lower() or (device.os == "windows" and device.vram_bytes <= 8 * GIB))
+
+
+def reserve_bytes(device: Device) -> int:
+    """The reserve rigfit plans with: ComfyUI's default, or 1 GiB (``--reserve-vram 1.0``) when the desktop
+    shares a small GPU (ComfyUI's 600 MiB is often too little there)."""
+    return SHARED_DESKTOP_RESERVE if desktop_shares_gpu(device) else comfyui_reserve(device)
+
+
+def _latent(work: Workload, piece: Piece) -> tuple[int, int, int]:
+    s = max(1, piece.spatial)
+    h, w = math.ceil(work.height / s), math.ceil(work.width / s)
+    t = 1
+    if piece.temporal and work.frames > 1:
+        t = (work.frames - 1) // piece.temporal + 1
+    return h, w, t
+
+
+def activation_bytes(piece: Piece, work: Workload, device: Device, *, scale: float = ACTIVATION_SCALE) -> int:
+    """ComfyUI's memory_required for one sampling step (model_base.py), times ``scale``."""
+    if piece.usage_factor is None:
+        return 0
+    h, w, t = _latent(work, piece)
+    area = work.batch * h * w * t * (2 if work.cfg else 1)
+    if device.backend in {"cuda", "rocm", "xpu"}:
+        estimate = area * 2 * 0.01 * piece.usage_factor * MIB  # pytorch/flash attention, 16-bit compute
+    else:
+        estimate = area * 0.15 * piece.usage_factor * MIB  # split / sub-quadratic attention (CPU, MPS)
+    return int(estimate * scale)
+
+
+def vae_bytes(piece: Piece, work: Workload, device: Device, *, tiled: bool = False) -> int:
+    """VAE decode working memory for one item (ComfyUI decodes a batch in as many chunks as memory needs)."""
+    h, w, _ = _latent(work, piece)
+    if tiled:
+        h, w = min(h, TILE_LATENT), min(w, TILE_LATENT)
+    dtype = 2 if device.bf16 or device.backend == "mps" else 4
+    k = VAE_VIDEO_K if piece.temporal else VAE_IMAGE_K
+    upscale = piece.spatial * piece.spatial
+    return int(k * h * w * upscale * dtype * VAE_SCALE)
+
+
+def _sum(pieces: Sequence[Piece], stage: str) -> list[Piece]:
+    return [p for p in pieces if p.stage == stage]
+
+
+def estimate(
+    pieces: Sequence[Piece], work: Workload, device: Device, *, overhead_bytes: int = 0, reserve: int | None = None,
+) -> Budget:
+    """The bundle's budget on ``device``: per-stage peaks, required/min VRAM, RAM, status."""
+    reserve = reserve_bytes(device) if reserve is None else reserve
+    min_inference = MIN_INFERENCE + reserve
+    ctx = CONTEXT_BYTES if device.backend in {"cuda", "rocm", "xpu"} else 0
+    stages: list[Stage] = []
+    notes: list[str] = []
+
+    enc = _sum(pieces, "text_encode")
+    if enc:
+        weights = sum(p.weight_bytes for p in enc)
+        act = ENCODE_WORKING
+        need = ctx + weights + max(min_inference, act + reserve)
+        stages.append(Stage("text_encode", weights, act, ctx + weights + act, need, 0))
+
+    diff = _sum(pieces, "diffusion")
+    if diff:
+        weights = sum(p.weight_bytes for p in diff) + overhead_bytes
+        act = sum(activation_bytes(p, work, device) for p in diff)
+        act_min = sum(activation_bytes(p, work, device, scale=ACTIVATION_SCALE / 2) for p in diff)
+        need = ctx + weights + max(min_inference, act + reserve)
+        low = ctx + min(weights, STREAM_WINDOW + overhead_bytes) + max(min_inference, act_min + reserve)
+        stages.append(Stage("diffusion", weights, act, ctx + weights + act, need, low))
+
+    vae = _sum(pieces, "vae_decode")
+    latent_source = diff[0] if diff else None
+    if vae:
+        weights = sum(p.weight_bytes for p in vae)
+        shape = vae[0] if latent_source is None else Piece(
+            "vae", "", "", 0, "vae_decode", spatial=latent_source.spatial, temporal=latent_source.temporal)
+        act = vae_bytes(shape, work, device)
+        tiled = vae_bytes(shape, work, device, tiled=True)
+        peak = ctx + weights + act * (1 if shape.temporal else work.batch)
+        stages.append(Stage("vae_decode", weights, act, peak, ctx + weights + act + reserve,
+                            ctx + weights + tiled + reserve))
+
+    run = _sum(pieces, "run")
+    if run:
+        weights = sum(p.weight_bytes for p in run) + overhead_bytes
+        act = sum(p.working_bytes for p in run)
+        stages.append(Stage("run", weights, act, ctx + weights + act, ctx + weights + act + reserve,
+                            ctx + weights + act + reserve))
+
+    required = max((s.need_bytes for s in stages), default=0)
+    minimum = max((s.min_bytes for s in stages), default=0)
+    all_weights = sum(p.weight_bytes for p in pieces)
+    ram = RAM_BASELINE + all_weights
+    available = device.vram_bytes
+    streamed = 0
+    slowdown: float | None = None
+    if device.backend == "cpu":
+        if run:
+            ram += sum(p.working_bytes for p in run)
+        if diff:
+            status = "unsupported"
+            notes.append("needs a GPU: diffusion on the CPU (--cpu) is 10–100× slower than on a GPU")
+        else:
+            status = "fits" if not device.ram_bytes or ram <= device.ram_bytes else "unsupported"
+    elif required <= available:
+        status = "fits"
+    elif minimum <= available and device.backend != "mps":
+        status = "offload"
+        d = next((s for s in stages if s.name == "diffusion"), None)
+        if d is not None and d.need_bytes > available:
+            streamed = d.need_bytes - available
+            slowdown = offload_slowdown(streamed, diff, work, device)
+            notes.append(
+                f"about {format_gib(streamed)} of weights streamed from RAM each step: roughly "
+                f"{slowdown:.1f}× slower (an estimate from PCIe bandwidth, not a measurement)")
+        for s in stages:
+            if s.name == "vae_decode" and s.need_bytes > available:
+                notes.append("VAE decode falls back to tiled decoding (slower, same result)")
+            if s.name == "text_encode" and s.need_bytes > available:
+                notes.append("text encoders load partially (one pass per prompt: little slowdown)")
+    elif device.backend == "mps" and ram <= device.ram_bytes:
+        status = "offload"
+        notes.append("exceeds the GPU's share of unified memory: macOS will page (much slower)")
+    else:
+        status = "unsupported"
+    if device.ram_bytes and ram > device.ram_bytes:
+        notes.append(f"needs about {format_gib(ram)} of RAM, this machine has {format_gib(device.ram_bytes)}")
+        if status == "offload":
+            status = "unsupported"
+    return Budget(tuple(stages), required, minimum, available, ram, status, streamed, slowdown, tuple(notes))
+
+
+def offload_slowdown(streamed: int, diff: Sequence[Piece], work: Workload, device: Device) -> float:
+    """Rough factor: (compute + copy of the streamed weights) / compute, per sampling step."""
+    params = sum((p.params_b or p.weight_bytes / 2e9) for p in diff) * 1e9
+    h, w, t = _latent(work, diff[0])
+    tokens = max(1, h * w * t // 4) * work.batch * (2 if work.cfg else 1)
+    tflops = _TFLOPS.get(device.architecture or "", 30) * _UTILISATION
+    compute_s = 2 * params * tokens / (tflops * 1e12)
+    copy_s = streamed / PCIE_BYTES_PER_S
+    return round(1 + copy_s / max(compute_s, 1e-3), 1)
+
+
+def format_gib(n: int) -> str:
+    return f"{n / GIB:.1f} GiB"

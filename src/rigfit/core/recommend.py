@@ -1,0 +1,368 @@
+"""Presets × hardware × choices → ranked results with reasons.
+
+Per preset slot the first candidate model that is allowed (maturity, licence, platform, Apple base chips) and
+whose budget fits wins; within a model the most preferred runnable variant (``quant.rank_variants``) that
+fits. When nothing fits at full speed, the best variant that runs with weights streamed from RAM at a modest
+slowdown is taken (status ``offload``); when even that fails the preset is ``unsupported`` and says which
+GPU size would run it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from rigfit.core.budget import Budget, Piece, Workload, estimate
+from rigfit.core.bundle import Chosen, file_bytes, pieces_for, requirements_of, resident_bytes
+from rigfit.core.catalog.schema import Catalog, Model, Preset, Requirement, Variant
+from rigfit.core.errors import UsageError
+from rigfit.core.quant import (
+    LOW_QUALITY,
+    Device,
+    QuantChoice,
+    check_explicit,
+    check_fp8_flag,
+    check_tier,
+    label,
+    matches,
+    quality,
+    rank_variants,
+)
+from rigfit.core.units import GIB
+
+# An offloaded variant counts as fitting when it streams at most this share of its weights at this slowdown
+# (ComfyUI's partial loading of a few hundred MB costs little); otherwise a smaller variant that streams
+# less wins, and quality is traded for speed.
+NEAR_FIT_SHARE = 0.2
+NEAR_FIT_SLOWDOWN = 1.25
+_MAIN_ROLES = {"diffusion_model", "checkpoint", "unet"}
+_BASE_CHIP_FAMILIES = ("sd1", "sd15", "sdxl")
+
+
+@dataclass(frozen=True, slots=True)
+class Choices:
+    presets: tuple[str, ...] = ()
+    lora: bool = False
+    commercial: bool = False
+    experimental: bool = False
+    quant: QuantChoice = field(default_factory=QuantChoice)
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: str  # machine-readable: fits, offload, licence, experimental, platform, apple-base-chip, ...
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PresetResult:
+    preset: Preset
+    status: str  # fits | offload | unsupported | excluded
+    components: tuple[Chosen, ...]
+    nodes: tuple[str, ...]
+    budget: Budget | None
+    workload: Workload
+    warnings: tuple[str, ...]
+    reasons: tuple[Reason, ...]
+
+
+def _allowed(model: Model, role: str, catalog: Catalog, device: Device, choices: Choices) -> Reason | None:
+    """Why ``model`` may not fill a slot here, or None."""
+    if (model.excluded or model.maturity == "experimental") and not choices.experimental:
+        why = model.excluded or "experimental"
+        return Reason("experimental", f"{model.id}: {why} (shown with --experimental)")
+    lic = catalog.licenses.get(model.license)
+    if choices.commercial and lic is not None and not lic.commercial:
+        return Reason("licence", f"{model.id}: {lic.name} does not allow commercial use")
+    platforms = {*model.runtime.platforms, *(p for r in model.alt_runtimes for p in r.platforms)}
+    if device.backend not in platforms:
+        return Reason("platform", f"{model.id} does not run on {device.backend.upper()} "
+                      f"(runs on {', '.join(sorted(platforms))})")
+    if device.apple_base_chip and role in _MAIN_ROLES and model.category in {"image", "video"} and \
+            not model.family.startswith(_BASE_CHIP_FAMILIES):
+        return Reason("apple-base-chip", f"{model.id}: M1/M2 base chips are limited to SD1.5/SDXL-class models "
+                      "(an M3 Max with 32 GB+ is recommended for Flux)")
+    return None
+
+
+def _variants(model: Model, device: Device, choices: Choices) -> list[tuple[Variant, str]]:
+    wanted = choices.quant.wanted_for(model.id)
+    if wanted is not None:
+        picked = [v for v in model.variants if matches(v, wanted)]
+        explicit = any(m == model.id for m, _ in choices.quant.per_model)
+        if picked:
+            for v in picked:
+                check_explicit(v, device, lora=choices.lora)
+            return [(v, f"{label(v)} as asked (--quant)") for v in picked]
+        if explicit:
+            have = ", ".join(label(v) for v in model.variants)
+            raise UsageError(f"--quant {model.id}={wanted}: {model.id} has no such variant (it has: {have})")
+    return [(v, verdict.reason) for v, verdict in rank_variants(
+        model.variants, device, lora=choices.lora, fp8=choices.quant.fp8)]
+
+
+def _companions(reqs: Sequence[Requirement], catalog: Catalog, device: Device, choices: Choices,
+                owner: str, taken: dict[str, Chosen]) -> tuple[list[Chosen], list[str]]:
+    """Pick each requirement's model and variant: the best that fits its own stage, else the smallest."""
+    chosen: list[Chosen] = []
+    warnings: list[str] = []
+    for req in reqs:
+        done = next((c for c in taken.values() if c.model.id in req.models and c.role == req.role), None)
+        if done is not None:
+            continue
+        pick: Chosen | None = None
+        for model_id in req.models:
+            model = catalog.models.get(model_id)
+            if model is None or _allowed(model, req.role, catalog, device, choices) is not None:
+                continue
+            ranked = _variants(model, device, choices)
+            if not ranked:
+                continue
+            room = device.vram_bytes - 2 * GIB
+            fitting = [(v, r) for v, r in ranked if device.backend == "cpu" or resident_bytes(v, device) <= room]
+            v, why = fitting[0] if fitting else min(ranked, key=lambda item: file_bytes(item[0]))
+            pick = Chosen(req.role, model, v, why or label(v), companion_of=owner)
+            break
+        if pick is None:
+            if not req.optional:
+                warnings.append(f"{owner}: no allowed model for its {req.role} ({', '.join(req.models)})")
+            continue
+        chosen.append(pick)
+    return chosen, warnings
+
+
+def _pieces(chosen: Sequence[Chosen], device: Device) -> list[Piece]:
+    seen: set[str] = set()
+    out: list[Piece] = []
+    for c in chosen:
+        if c.variant.id in seen:
+            continue
+        seen.add(c.variant.id)
+        out.extend(pieces_for(c.model, c.variant, c.role, device))
+    return out
+
+
+def _overhead(nodes: Sequence[str], catalog: Catalog) -> int:
+    return sum(catalog.node_packs[n].vram_overhead_bytes for n in nodes if n in catalog.node_packs)
+
+
+def workload_for(preset: Preset | None, model: Model | None) -> Workload:
+    res = (preset.resolution if preset else None) or (model.native_resolution if model else None) or (1024, 1024)
+    frames = (preset.frames if preset else None) or (model.default_frames if model else None) or 1
+    return Workload(res[0], res[1], frames, 1)
+
+
+def _nodes_for(preset: Preset, chosen: Sequence[Chosen], catalog: Catalog, device: Device) -> tuple[str, ...]:
+    names: list[str] = list(preset.node_packs)
+    for c in chosen:
+        names.extend(c.variant.node_packs)
+        if c.model.runtime.kind == "node-pack" and c.model.runtime.node_pack:
+            names.append(c.model.runtime.node_pack)
+    out: list[str] = []
+    for n in names:
+        pack = catalog.node_packs.get(n)
+        if n not in out and (pack is None or device.backend in pack.platforms):
+            out.append(n)
+    return tuple(out)
+
+
+def _try(preset: Preset, base: Sequence[Chosen], slot: Chosen, catalog: Catalog, device: Device,
+         choices: Choices, work: Workload) -> tuple[list[Chosen], Budget, list[str]]:
+    taken = {c.variant.id: c for c in base}
+    comps, warnings = _companions(requirements_of(slot.model, slot.variant), catalog, device, choices,
+                                  slot.model.id, taken)
+    bundle = [*base, slot, *comps]
+    nodes = _nodes_for(preset, bundle, catalog, device)
+    return bundle, estimate(_pieces(bundle, device), work, device, overhead_bytes=_overhead(nodes, catalog)), warnings
+
+
+def _near_fit(b: Budget) -> bool:
+    """Offloading so little that it is as good as fitting: a sliver of the weights streamed, barely slower."""
+    if b.status != "offload" or b.slowdown is None:
+        return False
+    diff = b.stage("diffusion")
+    return diff is not None and b.streamed_bytes <= NEAR_FIT_SHARE * diff.weights_bytes and \
+        b.slowdown <= NEAR_FIT_SLOWDOWN
+
+
+def resolve_preset(catalog: Catalog, preset: Preset, device: Device, choices: Choices) -> PresetResult:
+    """One preset on one device (see the module docstring)."""
+    reasons: list[Reason] = []
+    warnings: list[str] = []
+    work = workload_for(preset, None)
+    if preset.maturity == "experimental" and not choices.experimental:
+        return PresetResult(preset, "excluded", (), (), None, work, (),
+                            (Reason("experimental", f"{preset.id} is experimental (shown with --experimental)"),))
+    chosen: list[Chosen] = []
+    for slot in preset.components:
+        candidates: list[Model] = []
+        for model_id in slot.models:
+            model = catalog.models.get(model_id)
+            if model is None:
+                continue
+            why = _allowed(model, slot.role, catalog, device, choices)
+            if why is None:
+                candidates.append(model)
+            elif why.code in {"licence", "apple-base-chip", "experimental"}:
+                reasons.append(why)
+        if not candidates:
+            if not slot.optional:
+                policy = bool(reasons) and all(r.code in {"licence", "experimental"} for r in reasons)
+                return PresetResult(preset, "excluded" if policy else "unsupported", tuple(chosen), (), None,
+                                    workload_for(preset, None), tuple(warnings), (*reasons, Reason(
+                                        "no-candidate", f"no allowed model for {slot.role}")))
+            continue
+        pinned = [m for m in candidates if any(m.id == mid for mid, _ in choices.quant.per_model)]
+        if pinned:  # the user asked for a variant of this model: do not fall back to another model
+            candidates = pinned[:1]
+        if not chosen or slot.role in _MAIN_ROLES:
+            work = workload_for(preset, candidates[0])
+        best: tuple[list[Chosen], Budget, list[str]] | None = None
+        offload: tuple[list[Chosen], Budget, list[str]] | None = None
+        fallback: tuple[list[Chosen], Budget, list[str]] | None = None
+        for model in candidates:
+            ranked = _variants(model, device, choices)
+            model_offload: tuple[list[Chosen], Budget, list[str]] | None = None
+            for i, (variant, note) in enumerate(ranked):
+                step_up = _step(ranked[i - 1][0], variant) if i > 0 else None
+                step_down = _step(ranked[i + 1][0], variant) if i + 1 < len(ranked) else None
+                pick = Chosen(slot.role, model, variant, note or label(variant), None, step_up, step_down,
+                              _mlx_note(model, device))
+                attempt = _try(preset, chosen, pick, catalog, device, choices, work)
+                budget = attempt[1]
+                if budget.status == "fits" or _near_fit(budget):
+                    best = attempt
+                    break
+                if budget.status == "offload" and (
+                        model_offload is None or budget.streamed_bytes < model_offload[1].streamed_bytes):
+                    model_offload = attempt
+                if fallback is None or budget.min_bytes < fallback[1].min_bytes:
+                    fallback = attempt
+            if best is not None:
+                break
+            if offload is None:
+                offload = model_offload
+        pickd = best or offload or fallback
+        if pickd is None:
+            continue
+        if slot.optional and best is None and chosen:
+            base = estimate(_pieces(chosen, device), work, device)
+            if base.status == "fits":
+                warnings.append(f"left out optional {slot.role} ({candidates[0].id}): it does not fit")
+                continue
+        chosen = pickd[0]
+        warnings.extend(pickd[2])
+    nodes = _nodes_for(preset, chosen, catalog, device)
+    budget = estimate(_pieces(chosen, device), work, device, overhead_bytes=_overhead(nodes, catalog))
+    reasons.extend(_explain(chosen, budget, device))
+    warnings.extend(_warn(chosen, budget, catalog))
+    return PresetResult(preset, budget.status, tuple(chosen), nodes, budget, work, tuple(dict.fromkeys(warnings)),
+                        tuple(reasons))
+
+
+def _step(other: Variant, current: Variant) -> str:
+    d = file_bytes(other) - file_bytes(current)
+    sign = "+" if d >= 0 else "−"
+    return f"{label(other)}: {sign}{abs(d) / 1e9:.1f} GB, quality {quality(other)} vs {quality(current)}"
+
+
+def _mlx_note(model: Model, device: Device) -> str | None:
+    if device.backend != "mps":
+        return None
+    for rt in model.alt_runtimes:
+        if rt.kind == "mlx":
+            return (f"on Apple Silicon, {rt.package or 'an MLX runtime'} runs {model.name} faster than ComfyUI's "
+                    f"MPS backend (MLX is built for unified memory){': ' + rt.note if rt.note else ''}")
+    return None
+
+
+def _explain(chosen: Sequence[Chosen], budget: Budget, device: Device) -> list[Reason]:
+    out: list[Reason] = []
+    for c in chosen:
+        if c.companion_of is None:
+            out.append(Reason("variant", f"{c.model.id} {label(c.variant)}: {c.reason}"))
+        if c.runtime_note:
+            out.append(Reason("mlx-runtime", c.runtime_note))
+    gib = budget.required_bytes / GIB
+    if budget.status == "fits":
+        out.append(Reason("fits", f"needs {gib:.1f} GiB of VRAM at full speed; {device.name} has "
+                          f"{device.vram_bytes / GIB:.1f} GiB"))
+    elif budget.status == "offload":
+        out.append(Reason("offload", f"needs {gib:.1f} GiB for full speed; runs with offloading from "
+                          f"{budget.min_bytes / GIB:.1f} GiB"))
+    elif budget.status == "unsupported":
+        out.append(Reason("unsupported", f"needs at least {budget.min_bytes / GIB:.1f} GiB of VRAM "
+                          f"({budget.required_bytes / GIB:.1f} GiB for full speed)"))
+    out.extend(Reason("budget", n) for n in budget.notes)
+    return out
+
+
+def _warn(chosen: Sequence[Chosen], budget: Budget, catalog: Catalog) -> list[str]:
+    out: list[str] = []
+    for c in chosen:
+        if quality(c.variant) < LOW_QUALITY:
+            out.append(f"{c.model.id} {label(c.variant)}: low-bit quantization, visibly lower quality")
+        if c.model.maturity == "maintenance-mode":
+            out.append(f"{c.model.id} is in maintenance mode (no new fixes)")
+        if c.model.maturity == "experimental":
+            out.append(f"{c.model.id} is experimental")
+        if any(not f.bytes_exact for f in c.variant.files):
+            out.append(f"{c.model.id}: download size is approximate")
+    return out
+
+
+def recommend(catalog: Catalog, device: Device, choices: Choices) -> tuple[PresetResult, ...]:
+    """Every asked preset (or every default one) on ``device``."""
+    check_fp8_flag(device, choices.quant.fp8)
+    if choices.quant.tier:
+        check_tier(choices.quant.tier, device)
+    for model_id, _ in choices.quant.per_model:
+        if model_id not in catalog.models:
+            raise UsageError(f"--quant {model_id}=…: unknown model {model_id!r}")
+    ids = choices.presets or tuple(p.id for p in catalog.presets.values() if p.default)
+    for pid in ids:
+        if pid not in catalog.presets:
+            raise UsageError(f"unknown preset {pid!r}; known: {', '.join(sorted(catalog.presets))}")
+    return tuple(resolve_preset(catalog, catalog.presets[pid], device, choices) for pid in ids)
+
+
+TIERS_GIB = (4, 6, 8, 12, 16, 24, 32)
+
+
+def reference_device(vram_gib: int, base: Device) -> Device:
+    """An NVIDIA Ada card of ``vram_gib`` in this machine: what a GPU of that size would unlock."""
+    ram = max(base.ram_bytes, 32 * GIB)
+    return Device("cuda", f"NVIDIA GPU with {vram_gib} GB (Ada)", "ada", (8, 9), vram_gib * GIB, ram,
+                  base.os if base.os in {"linux", "windows"} else "linux", True, True)
+
+
+def unlocks(catalog: Catalog, device: Device, results: Sequence[PresetResult], choices: Choices,
+            ) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    """For each GPU size above this machine's: which presets would newly fit at full speed."""
+    have = {r.preset.id for r in results if r.status == "fits"}
+    out: list[tuple[int, tuple[str, ...]]] = []
+    todo = [r.preset for r in results if r.status in {"offload", "unsupported"}]
+    for tier in TIERS_GIB:
+        if tier * GIB <= device.vram_bytes or not todo:
+            continue
+        ref = reference_device(tier, device)
+        plain = replace(choices, quant=QuantChoice())
+        new = tuple(p.id for p in todo if p.id not in have and
+                    resolve_preset(catalog, p, ref, plain).status == "fits")
+        if new:
+            out.append((tier, new))
+            have.update(new)
+    return tuple(out)
+
+
+# The specification's Training column, keyed by the VRAM it starts at.
+_TRAINING = ((24, "full fine-tuning of SD-class models"), (16, "most LoRA training, Flux LoRA included"),
+             (12, "SDXL LoRA"), (8, "SD1.5 LoRA"))
+
+
+def training(device: Device) -> tuple[str, ...]:
+    """What this machine could train, per the specification's tier table (not part of any preset)."""
+    if device.backend == "cpu":
+        return ()
+    gib = device.vram_bytes / GIB + 0.25  # an "8 GB" card reports a little under 8 GiB
+    return tuple(what for need, what in _TRAINING if gib >= need)
