@@ -72,9 +72,10 @@ def show_preset(r: PresetResult, device: Device, launch: Sequence[str]) -> None:
     b = r.budget
     if r.components:
         out.print(components_table(r))
-    if b is not None:
+    if b is not None and device.backend != "cpu":
         out.print(f"  VRAM {vram_bar(b.required_bytes, device.vram_bytes)}  (runs from {gib(b.min_bytes)} "
                   f"with offloading)")
+    if b is not None:
         out.print(f"  RAM {gib(b.ram_required_bytes)}   disk {format_bytes(preset_bytes(r.components))}"
                   + (f"   launch: {' '.join(launch)}" if launch else ""))
     for reason in r.reasons:

@@ -232,9 +232,9 @@ def estimate(
         if d is not None and d.need_bytes > available:
             streamed = d.need_bytes - available
             slowdown = offload_slowdown(streamed, diff, work, device)
-            notes.append(
-                f"about {format_gib(streamed)} of weights streamed from RAM each step: roughly "
-                f"{slowdown:.1f}× slower (an estimate from PCIe bandwidth, not a measurement)")
+            pace = "little slowdown" if slowdown < 1.1 else f"roughly {slowdown:.1f}× slower"
+            notes.append(f"about {format_gib(streamed)} of weights streamed from RAM each step: {pace} "
+                         "(an estimate from PCIe bandwidth and compute, not a measurement)")
         for s in stages:
             if s.name == "vae_decode" and s.need_bytes > available:
                 notes.append("VAE decode falls back to tiled decoding (slower, same result)")

@@ -224,8 +224,8 @@ def resolve_preset(catalog: Catalog, preset: Preset, device: Device, choices: Ch
             ranked = _variants(model, device, choices)
             model_offload: tuple[list[Chosen], Budget, list[str]] | None = None
             for i, (variant, note) in enumerate(ranked):
-                step_up = _step(ranked[i - 1][0], variant) if i > 0 else None
-                step_down = _step(ranked[i + 1][0], variant) if i + 1 < len(ranked) else None
+                step_up = _neighbour([v for v, _ in ranked[:i][::-1]], variant, bigger=True)
+                step_down = _neighbour([v for v, _ in ranked[i + 1:]], variant, bigger=False)
                 pick = Chosen(slot.role, model, variant, note or label(variant), None, step_up, step_down,
                               _mlx_note(model, device))
                 attempt = _try(preset, chosen, pick, catalog, device, choices, work)
@@ -260,6 +260,16 @@ def resolve_preset(catalog: Catalog, preset: Preset, device: Device, choices: Ch
                         tuple(reasons))
 
 
+def _neighbour(others: Sequence[Variant], current: Variant, *, bigger: bool) -> str | None:
+    """The nearest variant in preference order that is clearly bigger (or smaller) than ``current``."""
+    size = file_bytes(current)
+    for other in others:
+        d = file_bytes(other) - size
+        if (d > 0.03 * size) if bigger else (d < -0.03 * size):
+            return _step(other, current)
+    return None
+
+
 def _step(other: Variant, current: Variant) -> str:
     d = file_bytes(other) - file_bytes(current)
     sign = "+" if d >= 0 else "−"
@@ -284,7 +294,10 @@ def _explain(chosen: Sequence[Chosen], budget: Budget, device: Device) -> list[R
         if c.runtime_note:
             out.append(Reason("mlx-runtime", c.runtime_note))
     gib = budget.required_bytes / GIB
-    if budget.status == "fits":
+    if device.backend == "cpu" and budget.status == "fits":
+        out.append(Reason("fits", f"runs on the CPU: needs about {budget.ram_required_bytes / GIB:.1f} GiB of RAM, "
+                          f"this machine has {device.ram_bytes / GIB:.1f} GiB"))
+    elif budget.status == "fits":
         out.append(Reason("fits", f"needs {gib:.1f} GiB of VRAM at full speed; {device.name} has "
                           f"{device.vram_bytes / GIB:.1f} GiB"))
     elif budget.status == "offload":

@@ -111,10 +111,10 @@ def storage(components: Sequence[Chosen], installed: Mapping[tuple[str, str], In
     approximate = any(not f.bytes_exact or f.bytes is None for f in files)
     fits = None if free_bytes is None else download <= free_bytes
     notes: list[str] = []
-    if rotational:
+    if rotational and total >= 10**9:
         notes.append(
             f"the target disk is a spinning disk: loading {total / 1e9:.1f} GB of models takes about "
-            f"{total / HDD_BYTES_PER_S / 60:.0f} min there against {total / SSD_BYTES_PER_S:.0f} s from an NVMe SSD; "
+            f"{total / HDD_BYTES_PER_S / 60:.1f} min there against {total / SSD_BYTES_PER_S:.0f} s from an NVMe SSD; "
             "put the models on an SSD")
     alts: tuple[Alternative, ...] = ()
     if fits is False and free_bytes is not None:

@@ -59,10 +59,11 @@ FLUX_REQ = (Requirement("text_encoder", ("t5xxl",)), Requirement("text_encoder",
 
 
 def _flux(mid: str, lic: str, **kw: object) -> Model:
+    memory = FLUX_MEMORY if mid == "flux1-dev" else MemoryFacts(3.1, 16, 8)
     variants = tuple(v(mid, f"{mid}-{(q if fmt == 'gguf' else fmt).lower()}", fmt, q, n.replace("flux1-dev", mid), "diffusion_models", s)
                      for fmt, q, n, s in FLUX_FILES)
     return Model(mid, mid, "flux1", "image", "diffusion_model", lic, "mature", variants, params_b=12.0,
-                 native_resolution=(1024, 1024), requires=FLUX_REQ, memory=FLUX_MEMORY,
+                 native_resolution=(1024, 1024), requires=FLUX_REQ, memory=memory,
                  alt_runtimes=(Runtime("mlx", package="mflux", platforms=("mps",)),), **kw)  # type: ignore[arg-type]
 
 
@@ -78,9 +79,9 @@ def mini_catalog() -> Catalog:
               5_060_000_000),
         )),
         Model("clip-l", "CLIP-L", "clip", "aux", "text_encoder", "mit", "mature", (
-            v("clip-l", "clip-l", "fp16", None, "clip_l.safetensors", "text_encoders", 246_144_152),)),
+            v("clip-l", "clip-l-fp16", "fp16", None, "clip_l.safetensors", "text_encoders", 246_144_152),)),
         Model("flux-ae", "Flux VAE", "flux1", "aux", "vae", "apache-2.0", "mature", (
-            v("flux-ae", "flux-ae", "fp32", None, "ae.safetensors", "vae", 335_304_388),),
+            v("flux-ae", "flux-ae-fp32", "fp32", None, "ae.safetensors", "vae", 335_304_388),),
             memory=MemoryFacts(spatial_compression=8)),
         Model("sd15", "SD1.5", "sd15", "image", "checkpoint", "openrail", "mature", (
             v("sd15", "sd15-fp16", "fp16", None, "v1-5-pruned-emaonly-fp16.safetensors", "checkpoints",
@@ -91,14 +92,14 @@ def mini_catalog() -> Catalog:
               all_in_one=True),), params_b=3.5, native_resolution=(1024, 1024), memory=MemoryFacts(0.8, 4, 8)),
         Model("piper", "Piper TTS", "piper", "audio", "tts", "mit", "mature", (
             v("piper", "piper-lessac", "onnx", None, "en_US-lessac-medium.onnx", "tts", 63_201_294),),
-            runtime=Runtime("python", package="piper-tts", platforms=("cuda", "rocm", "mps", "cpu")),
+            runtime=Runtime("python", package="piper-tts", platforms=("cuda", "rocm", "mps", "cpu"), folders=("tts",)),
             memory=MemoryFacts(working_bytes=200 * MIB)),
         Model("mochi", "Mochi", "mochi", "video", "diffusion_model", "apache-2.0", "experimental", (
             v("mochi", "mochi-bf16", "bf16", None, "mochi.safetensors", "diffusion_models", 20_000_000_000),),
             excluded="research preview, 60 GB baseline"),
         Model("cuda-only", "CUDA only", "x", "audio", "tts", "mit", "mature", (
-            v("cuda-only", "cuda-only", "pth", None, "x.pth", "tts", 1_000_000_000),),
-            runtime=Runtime("python", platforms=("cuda",)), memory=MemoryFacts(working_bytes=GIB)),
+            v("cuda-only", "cuda-only-pth", "pth", None, "x.pth", "tts", 1_000_000_000),),
+            runtime=Runtime("python", package="x-tts", platforms=("cuda",), folders=("tts",)), memory=MemoryFacts(working_bytes=GIB)),
     ]
     presets = [
         Preset("photorealism", "Photorealism", "", "image", "mature",
@@ -140,3 +141,25 @@ def apple(ram_gib: int, name: str = "Apple M3 Max", arch: str = "m3") -> Device:
 
 def cpu_only(ram_gib: int = 16) -> Device:
     return device_of(Hardware("linux", "x86_64", Cpu("cpu", 8), ram_gib * GIB, (), None))
+
+
+def catalog_document(catalog: Catalog | None = None) -> dict[str, object]:
+    """``catalog`` in the catalog wire format (``rigfit.catalog/1``), for ``--catalog FILE``."""
+    import dataclasses
+
+    cat = catalog or mini_catalog()
+
+    def clean(o: object) -> object:
+        if dataclasses.is_dataclass(o) and not isinstance(o, type):
+            d = {fl.name: clean(getattr(o, fl.name)) for fl in dataclasses.fields(o)}
+            if isinstance(o, Variant):
+                d.pop("model")
+            return d
+        if isinstance(o, tuple):
+            return [clean(x) for x in o]
+        return o
+
+    return {"schema": "rigfit.catalog/1",
+            "licenses": [clean(x) for x in cat.licenses.values()], "models": [clean(x) for x in cat.models.values()],
+            "node_packs": [clean(x) for x in cat.node_packs.values()],
+            "presets": [clean(x) for x in cat.presets.values()]}

@@ -27,8 +27,8 @@ CAT = mini_catalog()
 
 def flux_pieces(device, dit="flux1-dev-bf16", te="t5xxl-fp16") -> list[Piece]:
     out: list[Piece] = []
-    for vid, role in ((dit, "diffusion_model"), (te, "text_encoder"), ("clip-l", "text_encoder"),
-                      ("flux-ae", "vae")):
+    for vid, role in ((dit, "diffusion_model"), (te, "text_encoder"), ("clip-l-fp16", "text_encoder"),
+                      ("flux-ae-fp32", "vae")):
         var = CAT.variants[vid]
         out.extend(pieces_for(CAT.models[var.model], var, role, device))
     return out

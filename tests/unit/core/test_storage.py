@@ -21,9 +21,9 @@ def _chosen(*variant_ids: str) -> list[Chosen]:
 
 
 def test_shared_files_are_counted_once_across_presets() -> None:
-    dev, schnell = _chosen("flux1-dev-fp8", "t5xxl-fp8", "flux-ae"), _chosen("flux1-schnell-fp8", "t5xxl-fp8", "flux-ae")
+    dev, schnell = _chosen("flux1-dev-fp8", "t5xxl-fp8", "flux-ae-fp32"), _chosen("flux1-schnell-fp8", "t5xxl-fp8", "flux-ae-fp32")
     both = storage([*dev, *schnell], {}, None, False)
-    t5, ae = CAT.variants["t5xxl-fp8"].files[0].bytes, CAT.variants["flux-ae"].files[0].bytes
+    t5, ae = CAT.variants["t5xxl-fp8"].files[0].bytes, CAT.variants["flux-ae-fp32"].files[0].bytes
     assert both.total_bytes == preset_bytes(dev) + preset_bytes(schnell) - t5 - ae
 
 
