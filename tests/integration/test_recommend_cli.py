@@ -14,7 +14,7 @@ from rigfit.cli.main import main
 from rigfit.core.plan import parse_plan
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "core"))
-from recommend_fixtures import catalog_document  # noqa: E402
+from recommend_fixtures import catalog_document
 
 PRESET_KEYS = {"id", "status", "maturity", "components", "nodes", "vram", "ram_required_bytes", "disk_bytes",
                "launch_args", "warnings", "reasons"}
@@ -44,13 +44,13 @@ def test_recommend_json_has_exactly_the_contracts_keys(capsys: pytest.CaptureFix
     assert doc["hardware"]["gpus"][0]["name"].endswith("4060")
     assert [p["id"] for p in doc["presets"]] == ["photorealism", "lightweight"]
     for preset in doc["presets"]:
-        assert PRESET_KEYS <= set(preset)
+        assert set(preset) >= PRESET_KEYS
         assert set(preset["vram"]) == {"required_bytes", "available_bytes", "min_bytes"}
         assert preset["status"] in {"fits", "offload", "unsupported", "excluded"}
         for comp in preset["components"]:
-            assert COMPONENT_KEYS <= set(comp)
+            assert set(comp) >= COMPONENT_KEYS
             for f in comp["files"]:
-                assert FILE_KEYS <= set(f)
+                assert set(f) >= FILE_KEYS
     assert {"total_bytes", "free_bytes", "ssd_recommended"} <= set(doc["storage"])
     flux = doc["presets"][0]["components"][0]
     assert flux["format"] == "gguf" and flux["quant"].startswith(("Q4", "Q5"))
@@ -89,7 +89,7 @@ def test_recommend_as_a_real_process_without_a_profile(catalog: str, tmp_path: P
         "bad-resolution", "estimate-fp8-on-mps", "compare-one-machine"])
 def test_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], catalog: str, argv: list[str],
                                           needle: str) -> None:
-    code, out, err = run(capsys, *argv, "--catalog", catalog)
+    code, _, err = run(capsys, *argv, "--catalog", catalog)
     assert code == 2
     assert needle in err and err.count("\n") == 1 and "Traceback" not in err
 
