@@ -40,6 +40,9 @@ class CatalogFile:
     bytes_exact: bool
     sha256: str | None = None  # 64 lower-case hex digits, only where a source printed it
     source: str = ""  # where size / hash come from
+    # The runtime fetches this file itself on first use (into its own store, named by ``folder``, which a node
+    # pack or runtime declares); rigfit counts it for storage and memory but the installer need not place it.
+    auto_download: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,13 @@ class PublishedFigure:
     resolution: tuple[int, int] | None = None
     frames: int | None = None
     batch: int = 1
+    # Variant ids of the companions resident or used in the measured run (``t5xxl-fp16``, ``clip-l-fp16``...).
+    components: tuple[str, ...] = ()
+    # True when the text encoders stayed on the GPU (diffusers ``pipe.to("cuda")``), False when offloaded.
+    text_encoders_resident: bool | None = None
+    # How it was measured: torch_peak_allocated, torch_peak_reserved, device_or_process_used, vendor_stated_peak,
+    # stated_requirement_of_tested_example, minimum_that_runs, ... (vram-measurements.md's metric_class).
+    metric: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +113,8 @@ class Runtime:
     node_pack: str | None = None  # node-pack: the pack id
     platforms: tuple[Platform, ...] = ("cuda", "rocm", "xpu", "mps", "cpu")
     note: str = ""
+    # python/mlx: the model folders (relative to the models directory) the package reads its weights from.
+    folders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +128,9 @@ class Model:
     maturity: Maturity
     variants: tuple[Variant, ...]
     params_b: float | None = None  # parameters, in billions
-    capabilities: tuple[str, ...] = ()  # "text-rendering", "native-audio", "lora-ecosystem", "voice-clone", ...
+    capabilities: tuple[
+        str, ...
+    ] = ()  # "text-rendering", "native-audio", "lora-ecosystem", "voice-clone", ...
     native_resolution: tuple[int, int] | None = None
     max_resolution: tuple[int, int] | None = None
     default_frames: int | None = None
@@ -157,6 +171,9 @@ class PresetComponent:
     models: tuple[str, ...]  # candidate model ids, best first
     optional: bool = False
     note: str = ""
+    # Only when the preset's ``base_model`` component chose one of these models (SD1.5-only ControlNets,
+    # embeddings and VAE in a preset whose base may also be SDXL); empty: always.
+    applies_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
