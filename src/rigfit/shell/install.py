@@ -32,7 +32,7 @@ from rigfit.core.install_state import (
     plan_steps,
     step_digests,
 )
-from rigfit.core.plan import Plan
+from rigfit.core.plan import Plan, plan_to_json
 from rigfit.shell import install_steps as steps
 from rigfit.shell.install_steps import DEFAULT_REF, DEFAULT_SOURCE, Context, write_atomic
 
@@ -88,6 +88,10 @@ def state_dir(comfyui: Path) -> Path:
 
 def journal_path(comfyui: Path) -> Path:
     return state_dir(comfyui) / "install.json"
+
+
+def plan_path(comfyui: Path) -> Path:
+    return state_dir(comfyui) / "plan.json"
 
 
 def read_journal(comfyui: Path) -> Journal:
@@ -183,6 +187,8 @@ def run_install(
     report = InstallReport(comfyui)
     with install_lock(comfyui):
         journal = read_journal(comfyui)
+        # The plan is kept beside the journal: ``rigfit doctor`` and ``rigfit launch`` read it back.
+        write_atomic(plan_path(comfyui), json.dumps(plan_to_json(plan), indent=2) + "\n")
         source = _source_args(options)
         for decision in plan_steps(journal, digests, options.only):
             step = decision.step
