@@ -24,6 +24,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "estimate": ("rigfit.cli.cmd_estimate", "VRAM/RAM of one model at your resolution, frames and batch"),
     "deps": ("rigfit.cli.cmd_deps", "resolve node packs' Python requirements together and name the conflicts"),
     "install": ("rigfit.cli.cmd_install", "carry out a plan: download, verify and place its model files"),
+    "doctor": ("rigfit.cli.cmd_doctor", "check an install: files, node packs, Python, torch and GPU, workflows"),
+    "launch": ("rigfit.cli.cmd_launch", "start ComfyUI from its venv with the recorded launch arguments"),
+    "gui": ("rigfit.cli.cmd_gui", "the desktop wizard (needs the gui extra: pip install 'rigfit[gui]')"),
 }
 
 
