@@ -111,14 +111,15 @@ def collect_pack(folder: Path, *, allow_unsafe: bool = False) -> tuple[Screened,
             includes, screened = screened.includes, Screened(screened.declared, screened.refused, (),
                                                              screened.index_options)
             for origin, relative, is_constraint in includes:
-                target = (folder / relative).resolve()
+                target = ((folder / origin.source).parent / relative).resolve()  # pip: relative to the includer
                 if not target.is_relative_to(folder.resolve()) or not target.is_file() or target in seen:
                     notes.append(f"{origin}: include {relative} is outside the pack, missing or repeated; skipped")
                     continue
                 seen.add(target)
                 if is_constraint:
                     notes.append(f"{origin}: constraint file {relative} read as requirements")
-                screened += screen_requirements_txt(pack, relative, _read(target), allow_unsafe=allow_unsafe)
+                source = target.relative_to(folder.resolve()).as_posix()
+                screened += screen_requirements_txt(pack, source, _read(target), allow_unsafe=allow_unsafe)
     pyproject = folder / "pyproject.toml"
     if pyproject.is_file():
         screened += screen_pyproject(pack, pyproject.name, _read(pyproject), allow_unsafe=allow_unsafe)
