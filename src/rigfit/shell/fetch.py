@@ -263,6 +263,7 @@ class FileFetch:
             self._check_size(full, known, resp)
             if pieces:
                 self.resumed = 0
+                expected = spec.sha256 or linked  # the journal's hash was for the old content
                 discard(spec.dest)
                 self.emit("restart", "the server did not resume (it changed the file or ignores ranges); starting over")
             return resp, 0, (Piece(0, full),), _strong(resp.header("ETag")), expected, True

@@ -76,6 +76,7 @@ class Response:
     _raw: http.client.HTTPResponse | None = None
     _key: tuple[str, str, int] | None = None
     _client: Client | None = None
+    _conn: http.client.HTTPConnection | None = None
 
     def header(self, name: str, *, any_hop: bool = False) -> str | None:
         """A response header; with ``any_hop`` also one sent on a redirect on the way (Hugging Face puts
@@ -94,18 +95,23 @@ class Response:
     def abort(self) -> None:
         """Close the connection without reading the rest of the body."""
         raw, self._raw = self._raw, None
-        if raw is not None and self._client is not None and self._key is not None:
-            self._client._drop(self._key)
+        conn, self._conn = self._conn, None
+        if raw is not None:
+            raw.close()
+        if conn is not None:
+            conn.close()
 
     def release(self) -> None:
         """Return the connection for reuse when the body was read to the end; otherwise close it."""
         raw, self._raw = self._raw, None
-        if raw is None or self._client is None or self._key is None:
+        conn, self._conn = self._conn, None
+        if raw is None or conn is None:
             return
-        if raw.isclosed() and not raw.will_close:
-            self._client._put(self._key)
+        if raw.isclosed() and not raw.will_close and self._client is not None and self._key is not None:
+            self._client._put(self._key, conn)
         else:
-            self._client._drop(self._key)
+            raw.close()
+            conn.close()
 
 
 class Client:
@@ -115,44 +121,32 @@ class Client:
         self.timeout = timeout
         self.token = token
         self.hf_endpoint = hf_endpoint
-        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._idle: dict[tuple[str, str, int], list[http.client.HTTPConnection]] = {}
         self._ssl = ssl.create_default_context()
 
-    # ---- connection pool (per thread) ----------------------------------------------------------------
-    def _conns(self) -> dict[tuple[str, str, int], tuple[http.client.HTTPConnection, bool]]:
-        conns = getattr(self._local, "conns", None)
-        if conns is None:
-            conns = self._local.conns = {}
-        return conns
-
+    # ---- connection pool (shared by the worker threads) -----------------------------------------------
     def _get(self, key: tuple[str, str, int]) -> tuple[http.client.HTTPConnection, bool]:
-        """(connection, reused)."""
-        conns = self._conns()
-        entry = conns.get(key)
-        if entry is not None:
-            conns[key] = (entry[0], True)
-            return entry[0], True
+        """An idle kept-alive connection to ``key`` (reused=True), or a new one."""
+        with self._lock:
+            idle = self._idle.get(key)
+            if idle:
+                return idle.pop(), True
         scheme, host, port = key
-        conn: http.client.HTTPConnection
         if scheme == "https":
-            conn = http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self._ssl)
-        else:
-            conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
-        conns[key] = (conn, False)
-        return conn, False
+            return http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self._ssl), False
+        return http.client.HTTPConnection(host, port, timeout=self.timeout), False
 
-    def _put(self, key: tuple[str, str, int]) -> None:
-        pass  # the connection stays in this thread's table
-
-    def _drop(self, key: tuple[str, str, int]) -> None:
-        entry = self._conns().pop(key, None)
-        if entry is not None:
-            entry[0].close()
+    def _put(self, key: tuple[str, str, int], conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            self._idle.setdefault(key, []).append(conn)
 
     def close(self) -> None:
-        for conn, _ in self._conns().values():
+        with self._lock:
+            conns = [c for idle in self._idle.values() for c in idle]
+            self._idle.clear()
+        for conn in conns:
             conn.close()
-        self._conns().clear()
 
     # ---- requests --------------------------------------------------------------------------------------
     def headers_for(self, url: str) -> dict[str, str]:
@@ -186,24 +180,24 @@ class Client:
         parts = split_url(url)
         assert parts is not None
         key = (parts.scheme, parts.host, parts.port or (443 if parts.scheme == "https" else 80))
-        for attempt in range(2):
+        for _ in range(8):
             conn, reused = self._get(key)
             try:
                 conn.request("GET", parts.target, headers=headers)
                 raw = conn.getresponse()
-            except NETWORK_ERRORS as exc:
-                self._drop(key)
-                # A kept-alive connection the server closed while idle: try once more on a fresh one.
-                if reused and attempt == 0:
+            except OSError as exc:  # NETWORK_ERRORS are OSErrors, or http.client.HTTPException below
+                conn.close()
+                # A kept-alive connection the server closed while idle: try again on another one.
+                if reused:
                     continue
                 raise TransientError(f"connection to {parts.host} failed: {exc!r}") from exc
-            except OSError as exc:
-                self._drop(key)
-                if reused and attempt == 0:
+            except http.client.HTTPException as exc:
+                conn.close()
+                if reused:
                     continue
-                raise TransientError(f"connection to {parts.host} failed: {exc!r}") from exc
-            return Response(url, raw.status, raw.headers, _raw=raw, _key=key, _client=self)
-        raise AssertionError("unreachable")
+                raise TransientError(f"bad answer from {parts.host}: {exc!r}") from exc
+            return Response(url, raw.status, raw.headers, _raw=raw, _key=key, _client=self, _conn=conn)
+        raise TransientError(f"every kept-alive connection to {parts.host} was closed by the server")
 
     def _drain(self, resp: Response) -> None:
         length = resp.headers.get("Content-Length")

@@ -9,6 +9,7 @@ reported. The whole bundle's remaining bytes are checked against free space befo
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,8 +94,13 @@ def _existing(store: Store, f: PlanFile, target: Path, settings: ModelsSettings)
 
 
 def install_models(plan: Plan, settings: ModelsSettings, *, on_event: OnEvent | None = None,
-                   confirm: Callable[[int, int], bool] | None = None) -> list[FileOutcome]:
-    """Carry out the plan's files; every file gets an outcome (failures included, nothing raised for them)."""
+                   confirm: Callable[[int, int], bool] | None = None,
+                   cancel: threading.Event | None = None) -> list[FileOutcome]:
+    """Carry out the plan's files; every file gets an outcome (failures included, nothing raised for them).
+
+    Raises ``DownloadError`` only before the first byte: not enough free space, or ``confirm`` said no.
+    ``cancel`` (set from another thread) stops the downloads; partial data stays and resumes next time.
+    """
     store = settings.store
     models = settings.comfyui / "models"
     outcomes: dict[int, FileOutcome] = {}
@@ -128,7 +134,10 @@ def install_models(plan: Plan, settings: ModelsSettings, *, on_event: OnEvent | 
         if confirm is not None and not confirm(len(specs), total):
             raise DownloadError("cancelled: nothing was downloaded")
         client = Client(timeout=settings.timeout_s, token=settings.hf_token, hf_endpoint=settings.hf_endpoint)
-        results = Downloader(client=client, jobs=settings.jobs, tuning=settings.tuning, on_event=on_event).run(specs)
+        downloader = Downloader(client=client, jobs=settings.jobs, tuning=settings.tuning, on_event=on_event)
+        if cancel is not None:
+            downloader.cancel = cancel
+        results = downloader.run(specs)
         for (i, f, _spec), result in zip(to_fetch, results, strict=True):
             target = models / f.folder / f.filename
             aside = outcomes[i].moved_aside if i in outcomes else None
