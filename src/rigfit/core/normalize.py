@@ -18,10 +18,10 @@ The losing distributions are removed even when a dependency pulls them in, with 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from rigfit.core.requirements import Declared, canonical_name
+from rigfit.core.requirements import Declared, Refused, canonical_name, screen_declarations
 
 OPENCV_FAMILY = ("opencv-python", "opencv-python-headless", "opencv-contrib-python",
                  "opencv-contrib-python-headless")
@@ -165,3 +165,22 @@ def lock_fix(locked: Iterable[str], target: Target) -> LockFix:
                       (*fix.notes, f"onnxruntime: dependencies pulled in {', '.join(ort)}; using {chosen} "
                                    "for this platform"))
     return fix
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementSet:
+    """The screened and normalised requirements of a set of node packs, ready for the resolver."""
+
+    normalized: Normalized
+    refused: tuple[Refused, ...]
+
+    def lines(self) -> tuple[str, ...]:
+        """Distinct requirement lines in pack order (what a flat resolver input would hold)."""
+        return tuple(dict.fromkeys(str(d.requirement) for d in self.normalized.declared))
+
+
+def requirement_set(declared: Mapping[str, Sequence[str]], target: Target, torch_build: Mapping[str, str],
+                    *, allow_unsafe: bool = False) -> RequirementSet:
+    """Pack id → declared requirement lines in; screened, OpenCV/onnxruntime-settled, torch-pinned set out."""
+    screened = screen_declarations(declared, allow_unsafe=allow_unsafe)
+    return RequirementSet(normalize(screened.declared, target, torch_build), screened.refused)

@@ -13,6 +13,7 @@ from rigfit.core.normalize import (
     normalize,
     onnxruntime_for,
     opencv_for,
+    requirement_set,
     torch_pins,
 )
 from rigfit.core.requirements import Declared, Origin, parse_requirement
@@ -122,3 +123,13 @@ def test_lock_fix_removes_variants_pulled_in_by_dependencies() -> None:
 )
 def test_uv_platform_names(target: Target, platform: str) -> None:
     assert target.uv_platform() == platform
+
+
+def test_requirement_set_screens_and_normalises_catalog_declarations() -> None:
+    """The plan's entry point: hostile lines come back refused, the rest settled and pinned."""
+    result = requirement_set({"reactor": ["opencv-python>=4.7", "onnxruntime", "--index-url https://evil.example"],
+                              "layerstyle": ["opencv-contrib-python", "numpy<2"]},
+                             LINUX_NVIDIA, {"torch": "2.13.0+cu130"})
+    assert result.lines() == ("opencv-contrib-python>=4.7", "onnxruntime-gpu", "opencv-contrib-python", "numpy<2")
+    assert [r.origin.pack for r in result.refused] == ["reactor"]
+    assert result.normalized.constraints == ("torch==2.13.0+cu130",)
