@@ -1,0 +1,177 @@
+"""Advanced: the quantization of each component, with the VRAM budget and the storage it costs.
+
+Every choice the hardware cannot run is listed but disabled, with the reason beside it. Changing a choice
+asks the services for a new recommendation; the budget bars and the storage calculator redraw from it.
+"""
+
+from __future__ import annotations
+
+from rigfit.gui.pages.widgets import (
+    Badge,
+    Section,
+    StackedBar,
+    clear_layout,
+    focused_name,
+    gb,
+    legend,
+    refocus,
+    wrapped,
+)
+from rigfit.gui.qt import (
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+from rigfit.gui.views import ComponentView, PresetView, StorageView
+from rigfit.gui.wizard import Session
+
+
+def option_text(label: str, size: int | None, allowed: bool, reason: str) -> str:
+    text = f"{label} · {gb(size)}"
+    return text if allowed else f"{text} — {reason}"
+
+
+class ComponentRow:
+    """Role, model and a combo box of its variants; disabled entries carry the reason in their text."""
+
+    def __init__(self, grid: QGridLayout, row: int, view: ComponentView, session: Session, host: QWidget) -> None:
+        self.view = view
+        grid.addWidget(QLabel(view.role.replace("_", " "), host), row, 0)
+        grid.addWidget(QLabel(view.model_name, host), row, 1)
+        self.combo = QComboBox(host)
+        self.combo.setObjectName(f"quant-{view.model}")
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        model = self.combo.model()
+        for i, option in enumerate(view.options):
+            self.combo.addItem(option_text(option.label, option.bytes, option.allowed, option.reason), option.variant)
+            self.combo.setItemData(i, option.reason, Qt.ItemDataRole.ToolTipRole)
+            if not option.allowed:
+                item = model.item(i)  # type: ignore[attr-defined]
+                item.setEnabled(False)
+            if option.variant == view.variant:
+                self.combo.setCurrentIndex(i)
+        self.combo.setEnabled(len(view.options) > 1)
+        grid.addWidget(self.combo, row, 2)
+        self.note = wrapped(view.reason, host)
+        grid.addWidget(self.note, row, 3)
+        self.combo.activated.connect(
+            lambda index: session.choose_variant(view.model, str(self.combo.itemData(index)))
+        )
+
+
+class BudgetBox(QWidget):
+    """The VRAM budget of one preset: models + nodes + working memory against the card."""
+
+    def __init__(self, view: PresetView, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        budget = view.budget
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        head = QHBoxLayout()
+        head.addWidget(QLabel("VRAM budget", self))
+        self.badge = Badge(budget.status, self)
+        head.addWidget(self.badge)
+        head.addStretch(1)
+        self.text = QLabel(self)
+        self.text.setObjectName("budgetText")
+        parts = " + ".join(f"{s.label} {gb(s.bytes)}" for s in budget.segments)
+        room = budget.headroom_bytes
+        self.text.setText(
+            f"{parts} = {gb(budget.required_bytes)} of {gb(budget.card_bytes)} · "
+            + (f"headroom {gb(room)}" if room >= 0 else f"{gb(-room)} over")
+        )
+        head.addWidget(self.text)
+        layout.addLayout(head)
+        self.bar = StackedBar(self)
+        self.bar.setObjectName(f"budget-{view.id}")
+        self.bar.set_values(tuple((s.kind, s.bytes) for s in budget.segments), budget.card_bytes, budget.min_bytes)
+        layout.addWidget(self.bar)
+
+
+class StorageBox(QGroupBox):
+    """The storage calculator: the bundle (each file once) against the free space on the target disk."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Storage", parent)
+        layout = QVBoxLayout(self)
+        self.bar = StackedBar(self)
+        self.bar.setObjectName("storageBar")
+        self.text = wrapped("", self)
+        self.text.setObjectName("storageText")
+        layout.addWidget(self.bar)
+        layout.addWidget(self.text)
+
+    def show_storage(self, view: StorageView) -> None:
+        self.bar.set_values((("bundle", view.total_bytes),), view.free_bytes or 0)
+        free = "unknown free space" if view.free_bytes is None else f"{gb(view.free_bytes)} free"
+        lines = [f"Download {gb(view.total_bytes)} (each file once) · {free} on {view.target}"]
+        if not view.fits:
+            lines.append("Does not fit: pick smaller quantizations, fewer presets or another drive.")
+        if view.ssd_recommended:
+            lines.append(
+                "SSD recommended: ComfyUI reads each model whole when it loads it"
+                + (" — this disk is rotational." if view.rotational else ".")
+            )
+        self.text.setText("\n".join(lines))
+
+
+class AdvancedPage(QWizardPage):
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.rows: dict[str, ComponentRow] = {}
+        self.budgets: dict[str, BudgetBox] = {}
+        self.setTitle("Advanced — quantization per component")
+        self.setSubTitle(
+            "Choices this GPU cannot run are greyed out with the reason. The VRAM budget and the storage "
+            "update as you change them."
+        )
+        layout = QVBoxLayout(self)
+        layout.addWidget(legend((("models", "models"), ("nodes", "node packs"), ("working", "working memory")), self))
+        self.scroller = QScrollArea(self)
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
+        self.host = QWidget(self.scroller)
+        self.sections = QVBoxLayout(self.host)
+        self.scroller.setWidget(self.host)
+        layout.addWidget(self.scroller, 1)
+        self.storage = StorageBox(self)
+        layout.addWidget(self.storage)
+        session.changed.connect(self._render)
+
+    def initializePage(self) -> None:
+        self._render()
+
+    def _render(self) -> None:
+        rec = self.session.recommendation
+        if rec is None or not self.session.advanced:
+            return
+        focus = focused_name(self)
+        clear_layout(self.sections)
+        self.rows.clear()
+        self.budgets.clear()
+        for view in rec.selected:
+            section = Section(f"{view.name}", self.host)
+            section.setObjectName(f"section-{view.id}")
+            grid_host = QWidget(section.body)
+            grid = QGridLayout(grid_host)
+            grid.setContentsMargins(0, 0, 0, 0)
+            grid.setColumnStretch(3, 1)
+            for row, component in enumerate(view.components):
+                self.rows[f"{view.id}/{component.model}"] = ComponentRow(grid, row, component, self.session, grid_host)
+            section.content.addWidget(grid_host)
+            budget = BudgetBox(view, section.body)
+            section.content.addWidget(budget)
+            self.budgets[view.id] = budget
+            self.sections.addWidget(section)
+        self.sections.addStretch(1)
+        self.storage.show_storage(rec.storage)
+        refocus(self, focus)
