@@ -51,19 +51,53 @@ def _component_files(component: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def preset_files(preset: Mapping[str, Any], families: Mapping[str, str]) -> Files:
-    """Group a preset's planned files by role, with the main model's family key."""
+# Roles follow the files' folders, not the preset's slot names (``base_model``, ``music``, ``sfx``, ...): the
+# folder says which ComfyUI loader reads a file.
+_FOLDER_ROLES = {
+    "checkpoints": "checkpoint",
+    "diffusion_models": "diffusion_model",
+    "text_encoders": "text_encoder",
+    "vae": "vae",
+    "upscale_models": "upscale",
+    "loras": "lora",
+}
+_MAIN = frozenset({"checkpoint", "diffusion_model"})
+
+
+def _group(components: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    """One group per component that carries a checkpoint or diffusion model, with its companions; components
+    with neither (an upscaler, a VAE slot, a LoRA) join the first group."""
+    groups: list[list[Mapping[str, Any]]] = []
+    owner: dict[str, int] = {}
+    loose: list[Mapping[str, Any]] = []
+    for comp in components:
+        roles = {_FOLDER_ROLES.get(f.split("/")[0], "") for f, _ in _component_files(comp)}
+        companion = comp.get("companion_of")
+        if isinstance(companion, str):
+            # A companion goes with its owner; one whose owner is not a main model (a base model a ControlNet
+            # asks for) goes with the first group.
+            (groups[owner[companion]] if companion in owner else loose).append(comp)
+        elif roles & _MAIN:
+            owner[str(comp.get("model") or "")] = len(groups)
+            groups.append([comp])
+        else:
+            loose.append(comp)
+    if groups:
+        groups[0].extend(loose)
+    return groups or [list(components)]
+
+
+def preset_files(components: Sequence[Mapping[str, Any]], families: Mapping[str, str]) -> Files:
+    """Group planned files by the loader role their folder implies, with the main model's family key."""
     by_role: dict[str, list[tuple[str, str]]] = {}
     main_key = ""
-    for comp in preset.get("components") or ():
-        if not isinstance(comp, Mapping):
-            continue
-        role = str(comp.get("role") or "")
-        files = _component_files(comp)
-        by_role.setdefault(role, []).extend(files)
-        if role in {"checkpoint", "diffusion_model"} and not main_key:
-            model = str(comp.get("model") or "")
-            main_key = f"{families.get(model, '')} {model}".strip().lower()
+    for comp in components:
+        for folder, name in _component_files(comp):
+            role = _FOLDER_ROLES.get(folder.split("/")[0], folder)
+            by_role.setdefault(role, []).append((folder, name))
+            if role in _MAIN and not main_key:
+                model = str(comp.get("model") or "")
+                main_key = f"{families.get(model, '')} {model}".strip().lower()
     return Files({k: tuple(v) for k, v in by_role.items()}, main_key)
 
 
@@ -108,25 +142,33 @@ def starter_workflows(
     skipped: list[tuple[str, str]] = []
     for preset in presets:
         preset_id = str(preset.get("id") or "preset")
-        grouped = preset_files(preset, families or {})
-        kind, reason = classify(grouped, pack_classes)
-        if kind is None:
-            skipped.append((preset_id, reason))
-            continue
-        builder = Builder()
-        used, notes = build_pipeline(kind, grouped, builder, prefix=f"rigfit/{preset_id}")
-        nodes = tuple(
-            WorkflowNode(nid, cls, dict(inputs), title) for nid, (cls, inputs, title) in builder.nodes.items()
-        )
-        workflow = Workflow(preset_id, f"rigfit-{preset_id}", kind, nodes, tuple(used), tuple(notes))
-        problems = validate_prompt(to_api(workflow), checked)
-        if problems:
-            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            skipped.append(
-                (preset_id, f"the {kind} starter workflow would not validate: {problems[0]}{more}")
+        components = [c for c in preset.get("components") or () if isinstance(c, Mapping)]
+        for index, group in enumerate(_group(components)):
+            name = f"rigfit-{preset_id}"
+            label = preset_id
+            if index:
+                model = str(group[0].get("model") or index)
+                name, label = f"{name}-{model}", f"{preset_id} ({model})"
+            grouped = preset_files(group, families or {})
+            kind, reason = classify(grouped, pack_classes)
+            if kind is None:
+                skipped.append((label, reason))
+                continue
+            builder = Builder()
+            used, notes = build_pipeline(kind, grouped, builder, prefix=f"rigfit/{preset_id}")
+            nodes = tuple(
+                WorkflowNode(nid, cls, dict(inputs), title)
+                for nid, (cls, inputs, title) in builder.nodes.items()
             )
-            continue
-        workflows.append(workflow)
+            workflow = Workflow(preset_id, name, kind, nodes, tuple(used), tuple(notes))
+            problems = validate_prompt(to_api(workflow), checked)
+            if problems:
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                skipped.append(
+                    (label, f"the {kind} starter workflow would not validate: {problems[0]}{more}")
+                )
+                continue
+            workflows.append(workflow)
     return StarterSet(tuple(workflows), tuple(skipped))
 
 

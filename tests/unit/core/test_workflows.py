@@ -202,17 +202,15 @@ def test_presets_without_a_graph_are_listed_with_a_reason(
     assert why in result.skipped[0][1]
 
 
-def test_a_file_in_the_wrong_folder_is_never_written(schema: Schema) -> None:
-    """A Flux diffusion model planned under checkpoints/ would fail UNETLoader: the preset is skipped, not written."""
-    bad = preset(
-        "photorealism",
-        comp("diffusion_model", "flux1-dev", ("checkpoints", "flux1-dev-fp8.safetensors")),
-        comp("text_encoder", "t5xxl", T5),
-        comp("text_encoder", "clip-l", CLIP_L),
-        comp("vae", "flux-ae", ("vae", "ae.safetensors")),
-    )
-    result = starter_workflows([bad], schema=schema)
-    assert result.workflows == () and "value_not_in_list" in result.skipped[0][1]
+def test_a_workflow_that_would_not_validate_is_never_written(schema: Schema) -> None:
+    """When the folder holding a planned file is not what the loader lists (here: the VAE sits in checkpoints/),
+    the preset is skipped with ComfyUI's reason instead of writing a workflow that /prompt would refuse."""
+    flux = PIPELINES[2].values[0]
+    files = planned_files([flux])
+    files["checkpoints"] = files.pop("vae")
+    result = starter_workflows([flux], schema=schema, files=files)
+    assert result.workflows == ()
+    assert "value_not_in_list" in result.skipped[0][1] and "vae_name" in result.skipped[0][1]
 
 
 def test_workflow_fails_once_a_file_is_gone(schema: Schema) -> None:
@@ -254,17 +252,36 @@ def test_shipped_presets_get_a_valid_workflow_or_a_reason(
         for req in variant.requires if variant.requires is not None else model.requires:
             if not req.optional:
                 dep = catalog.models[req.models[0]]
-                components.append(
-                    comp(req.role, dep.id, *((f.folder, f.filename) for f in dep.variants[0].files))
-                )
+                companion = comp(req.role, dep.id, *((f.folder, f.filename) for f in dep.variants[0].files))
+                components.append({**companion, "companion_of": model.id})
     classes = frozenset(
         c for p in packs if p in catalog.node_packs for c in catalog.node_packs[p].node_classes
     )
     families = {m.id: m.family for m in catalog.models.values()}
     the_preset = preset(preset_id, *components)
     result = starter_workflows([the_preset], schema=schema, families=families, pack_classes=classes)
-    assert len(result.workflows) + len(result.skipped) == 1
+    assert len(result.workflows) + len(result.skipped) >= 1
     for wf in result.workflows:
         assert validate_prompt(to_api(wf), check_schema(schema, classes, None, [the_preset])) == ()
     for _, reason in result.skipped:
         assert reason
+
+
+def test_slot_roles_and_companions_group_into_one_workflow_per_main_model(schema: Schema) -> None:
+    """Roles come from the files' folders (a ``music``/``sfx`` slot works); a companion joins its owner, so a
+    preset with two main models gets two workflows, the second named after its model."""
+    music = preset(
+        "music",
+        comp("music", "ace-step-v1-3.5b", ("checkpoints", "ace_step_v1_3.5b.safetensors")),
+        comp("sfx", "stable-audio-open-1.0", ("checkpoints", "stable_audio_open_1.0.safetensors")),
+        {
+            **comp("text_encoder", "t5-base", ("text_encoders", "t5_base.safetensors")),
+            "companion_of": "stable-audio-open-1.0",
+        },
+    )
+    result = starter_workflows([music], schema=schema)
+    assert [(w.name, w.kind) for w in result.workflows] == [
+        ("rigfit-music", "ace-step"),
+        ("rigfit-music-stable-audio-open-1.0", "stable-audio"),
+    ]
+    assert ("text_encoders", "t5_base.safetensors") in result.workflows[1].files
