@@ -179,7 +179,7 @@ def _check(entries: _Entries, problems: Problems) -> dict[str, schema.Variant]:
 
 
 def _ref(problems: Problems, where: str, ident: str, table: dict[str, Any], what: str) -> None:
-    if ident not in table:
+    if ident not in table and ident not in problems.broken:
         problems.add(where, f"unknown {what} {ident!r}{suggest(ident, table)}")
 
 

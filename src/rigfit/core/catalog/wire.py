@@ -55,6 +55,8 @@ class Problems:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        # Ids of entries left out because of a problem: references to them are not reported again.
+        self.broken: set[str] = set()
 
     def add(self, where: str, message: str) -> None:
         self.lines.append(f"{where}: {message}")
@@ -360,4 +362,15 @@ def decode_document(source: str, document: object, problems: Problems) -> dict[s
             decoded = decode_object(entry, cls, f"{source}:{name}[{label}]", problems)
             if decoded is not BAD:
                 sections[name].append(decoded)
+            elif isinstance(entry, dict):
+                problems.broken.update(_ids_inside(entry))
     return sections
+
+
+def _ids_inside(entry: dict[Any, Any]) -> list[str]:
+    """The id of a raw entry and of the variants it holds."""
+    found = [entry["id"]] if isinstance(entry.get("id"), str) else []
+    variants = entry.get("variants")
+    if isinstance(variants, list):
+        found.extend(v["id"] for v in variants if isinstance(v, dict) and isinstance(v.get("id"), str))
+    return found
