@@ -18,6 +18,7 @@ from rigfit import __version__
 COMMANDS: dict[str, tuple[str, str]] = {
     "detect": ("rigfit.cli.cmd_detect", "probe this machine: GPUs, VRAM, RAM, disk"),
     "profiles": ("rigfit.cli.cmd_profiles", "list the embedded hardware profiles (use with --hardware ID)"),
+    "catalog": ("rigfit.cli.cmd_catalog", "validate, list and show the catalog of models, node packs and presets"),
     "recommend": ("rigfit.cli.cmd_recommend", "which presets run here, with which quantization, VRAM, RAM, disk"),
     "compare": ("rigfit.cli.cmd_compare", "what several machines run, side by side (--hardware A --hardware B)"),
     "plan": ("rigfit.cli.cmd_plan", "write the recommendation as a plan (lock file) for rigfit install"),
