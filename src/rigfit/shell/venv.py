@@ -47,14 +47,17 @@ def _uv(
 def create(venv: Path, *, python: str | None = None, offline: bool = False) -> str:
     """Make ``venv`` (kept when it already has a working interpreter); returns its Python version."""
     interpreter = venv_python(venv)
-    if not interpreter.is_file():
-        done = _uv(["venv", "--quiet", "--python", python or PYTHON_REQUEST, str(venv)], offline=offline)
+    probe = "import sys;print('%d.%d.%d' % sys.version_info[:3])"
+    if not interpreter.is_file() or not run([str(interpreter), "-c", probe], timeout=60).ok:
+        # ``--clear``: a venv folder left half-made by an interrupted run is replaced, never trusted.
+        args = ["venv", "--quiet", "--clear", "--python", python or PYTHON_REQUEST, str(venv)]
+        done = _uv(args, offline=offline)
         if not done.ok:
             raise InstallError(
                 f"could not create the virtual environment {venv}: {done.describe_failure()}; "
                 f"install a Python {PYTHON_REQUEST} (e.g. `uv python install 3.12`) and run again"
             )
-    done = run([str(interpreter), "-c", "import sys;print('%d.%d.%d' % sys.version_info[:3])"], timeout=60)
+    done = run([str(interpreter), "-c", probe], timeout=60)
     if not done.ok:
         raise InstallError(f"the virtual environment {venv} does not start: {done.describe_failure()}")
     return done.stdout.strip()

@@ -1,0 +1,244 @@
+"""rigfit install end to end, offline, on real local parts: a ComfyUI stand-in and two node packs in bare git
+repositories served over HTTP, a hand-written wheelhouse (fake torch and friends), model files from the
+Range-capable test file server, real ``uv`` and ``git``. Then ``rigfit doctor`` (also ``--live``), interruption
+at every step, a killed install, two installs at once, and a node pack that asks for another torch."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures.comfyui_world import World, build_world, json_dump
+from fixtures.fileserver import FileServer
+
+pytestmark = pytest.mark.slow
+
+OBJECT_INFO = Path(__file__).resolve().parents[1] / "data" / "comfyui" / "object_info.json"
+CKPT = hashlib.sha256(b"checkpoint").digest() * 128  # 4 KiB
+UPSCALER = b"upscaler-weights" * 64
+
+# How the tests start an install: the CLI when it carries every step, else the library entry point.
+DRIVER = """
+import json, sys
+from pathlib import Path
+from rigfit.core.errors import RigfitError
+from rigfit.core.install_state import parse_only
+from rigfit.core.plan import parse_plan
+from rigfit.shell.install import InstallOptions, run_install
+plan_file, comfyui, source, wheels, allow, *only = sys.argv[1:]
+plan = parse_plan(json.loads(Path(plan_file).read_text()), source=plan_file)
+options = InstallOptions(only=parse_only(only), comfyui_source=source, comfyui_ref="master",
+                         find_links=(wheels,), allow_install_scripts=allow == "1")
+try:
+    report = run_install(plan, Path(comfyui), options=options,
+                         on_event=lambda e: print(e.kind, e.step, e.message, flush=True))
+except RigfitError as exc:
+    print(f"rigfit: error: {exc}", file=sys.stderr)
+    sys.exit(exc.exit_code)
+print(json.dumps(report.to_json()))
+"""
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, list[dict[str, Any]]]]:
+    root = tmp_path_factory.mktemp("world")
+    world = build_world(root, OBJECT_INFO)
+    with world.git, FileServer() as files:
+        files.add("/ckpt.safetensors", CKPT)
+        files.add("/4x.pth", UPSCALER)
+        plan_files = [
+            {"url": files.url("/ckpt.safetensors"), "filename": "v1-5-pruned-emaonly-fp16.safetensors",
+             "folder": "checkpoints", "bytes": len(CKPT), "sha256": hashlib.sha256(CKPT).hexdigest()},
+            {"url": files.url("/4x.pth"), "filename": "4x-UltraSharp.pth", "folder": "upscale_models",
+             "bytes": len(UPSCALER), "sha256": None},
+        ]  # fmt: skip
+        yield world, plan_files
+
+
+@pytest.fixture
+def env(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """Offline uv with a private cache, rigfit's data in the test folder, a CPU-only hardware profile."""
+    cache = tmp_path_factory.getbasetemp() / "uv-cache"
+    profile = json_dump(tmp_path / "cpu.json", {"schema": "rigfit.hardware/1", "os": "linux", "arch": "x86_64",
+                                                "ram_bytes": 16 * 2**30, "gpus": []})  # fmt: skip
+    values = {
+        "RIGFIT_HOME": str(tmp_path / "home"),
+        "UV_CACHE_DIR": str(cache),
+        "UV_OFFLINE": "1",
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_NO_PROGRESS": "1",
+        "RIGFIT_HARDWARE": str(profile),
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("RIGFIT_FAIL_AT_STEP", raising=False)
+    return values
+
+
+def install(world: World, plan: Path, comfyui: Path, *, only: tuple[str, ...] = (), allow: bool = False,
+            fail_at: str | None = None, wait: bool = True) -> subprocess.CompletedProcess[str] | subprocess.Popen[str]:  # fmt: skip
+    argv = [sys.executable, "-c", DRIVER, str(plan), str(comfyui), world.git.url("ComfyUI"), str(world.wheels),
+            "1" if allow else "0", *only]  # fmt: skip
+    env = {**os.environ, **({"RIGFIT_FAIL_AT_STEP": fail_at} if fail_at else {})}
+    if not wait:
+        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=180)
+
+
+def rigfit(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rigfit", *args], capture_output=True, text=True, timeout=180
+    )
+
+
+def doctor(comfyui: Path, *extra: str) -> dict[str, Any]:
+    done = rigfit("doctor", "--comfyui", str(comfyui), "--json", *extra)
+    doc = json.loads(done.stdout)
+    assert (done.returncode == 0) == doc["ok"], done.stderr
+    return doc
+
+
+def freeze(comfyui: Path) -> str:
+    from rigfit.shell.venv import uv_binary
+
+    python = comfyui / ".venv" / "bin" / "python"
+    return subprocess.run([uv_binary(), "pip", "freeze", "--python", str(python)], capture_output=True, text=True,
+                          check=True, timeout=60).stdout  # fmt: skip
+
+
+@pytest.fixture
+def plan_file(world: tuple[World, list[dict[str, Any]]], tmp_path: Path) -> Path:
+    w, files = world
+    return json_dump(tmp_path / "plan.json", w.plan(files))
+
+
+def test_install_builds_the_folder_and_doctor_passes(world, env, plan_file: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A fresh install clones ComfyUI and the packs at their commits, builds the venv with the planned torch,
+    places the models, writes launch scripts and a starter workflow that validates; doctor (and --live) pass."""
+    w, _ = world
+    comfyui = tmp_path / "ComfyUI"
+    done = install(w, plan_file, comfyui)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [s["action"] for s in report["steps"]] == ["ran"] * 6
+    assert report["workflows"] == ["rigfit-lightweight"] and report["install_scripts_not_run"] == ["pack-b"]
+    for pack in ("pack-a", "pack-b"):
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=comfyui / "custom_nodes" / pack, capture_output=True,
+                              text=True, check=True).stdout.strip()  # fmt: skip
+        assert head == w.commits[pack]
+    frozen = freeze(comfyui)
+    assert "torch==2.5.0" in frozen and "packdep==1.0.0" in frozen and "requests==1.0.0" in frozen
+    assert not (comfyui / "custom_nodes" / "pack-b" / "installed.marker").exists()  # install.py not allowed
+    assert (comfyui / "models" / "checkpoints" / "v1-5-pruned-emaonly-fp16.safetensors").read_bytes() == CKPT
+    ui = json.loads((comfyui / "user/default/workflows/rigfit-lightweight.json").read_text())
+    assert ui["version"] == 0.4 and {n["type"] for n in ui["nodes"]} >= {
+        "CheckpointLoaderSimple",
+        "UpscaleModelLoader",
+    }
+    assert "main.py --cpu" in (comfyui / "run_comfyui.sh").read_text()
+    doc = doctor(comfyui, "--live")
+    statuses = {c["name"]: c["status"] for c in doc["checks"]}
+    assert doc["ok"] and statuses["torch sees the GPU"] == "skip"
+    assert statuses["workflow rigfit-lightweight (live)"] == "ok"
+    launch = rigfit("launch", "--comfyui", str(comfyui), "--print", "--", "--port", "9999")
+    assert launch.stdout.split()[-3:] == ["--cpu", "--port", "9999"]
+
+    # A no-op re-run skips every step.
+    again = install(w, plan_file, comfyui)
+    assert again.returncode == 0, again.stderr
+    assert {s["action"] for s in json.loads(again.stdout.strip().splitlines()[-1])["steps"]} == {"skipped"}
+
+    # Doctor notices damage and names the fix.
+    (comfyui / "models" / "checkpoints" / "v1-5-pruned-emaonly-fp16.safetensors").unlink()
+    broken = doctor(comfyui)
+    failed = {c["name"]: c["fix"] for c in broken["checks"] if c["status"] == "fail"}
+    assert failed["model files"] == "run `rigfit install --only models`"
+    assert "workflow rigfit-lightweight" in failed
+
+
+@pytest.mark.parametrize("step", ["comfyui", "python", "nodes", "models", "config", "workflows"])
+def test_interrupted_at_each_step_a_rerun_finishes(
+    world, env, plan_file: Path, tmp_path: Path, step: str
+) -> None:  # type: ignore[no-untyped-def]
+    """A failure injected at a step stops the install (exit 1, the step named); the re-run redoes that step,
+    skips the ones before it, and ends in an install that doctor accepts."""
+    w, _ = world
+    comfyui = tmp_path / "ComfyUI"
+    first = install(w, plan_file, comfyui, fail_at=step)
+    assert first.returncode == 1 and f"{step}: failure injected" in first.stderr
+    second = install(w, plan_file, comfyui)
+    assert second.returncode == 0, second.stderr
+    steps = {s["step"]: s["action"] for s in json.loads(second.stdout.strip().splitlines()[-1])["steps"]}
+    order = ["comfyui", "python", "nodes", "models", "config", "workflows"]
+    assert all(steps[s] == "skipped" for s in order[: order.index(step)])
+    assert steps[step] == "ran"
+    assert doctor(comfyui)["ok"]
+
+
+def test_killed_install_resumes(world, env, plan_file: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """SIGKILL in the middle (after ComfyUI is cloned) leaves no lock behind; the next run finishes."""
+    w, _ = world
+    comfyui = tmp_path / "ComfyUI"
+    proc = install(w, plan_file, comfyui, wait=False)
+    assert isinstance(proc, subprocess.Popen)
+    deadline = time.monotonic() + 60
+    journal = comfyui / ".rigfit" / "install.json"
+    while time.monotonic() < deadline and not (journal.exists() and '"comfyui"' in journal.read_text()):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    done = install(w, plan_file, comfyui)
+    assert done.returncode == 0, done.stderr
+    assert doctor(comfyui)["ok"]
+
+
+def test_a_second_install_into_the_same_folder_refuses(world, env, plan_file: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """While one install holds the folder, another one stops at once with a clear message (exit 1)."""
+    w, _ = world
+    comfyui = tmp_path / "ComfyUI"
+    (comfyui / ".rigfit").mkdir(parents=True)
+    import fcntl
+
+    with open(comfyui / ".rigfit" / "install.lock", "a+") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        held.write("pid 4242, started earlier\n")
+        held.flush()
+        done = install(w, plan_file, comfyui)
+    assert done.returncode == 1
+    assert "another rigfit install is running" in done.stderr and "pid 4242" in done.stderr
+
+
+def test_pack_asking_for_another_torch_fails_and_leaves_the_environment(world, env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A node pack that needs torch 9.9 cannot be resolved with the installed torch 2.5: the nodes step fails,
+    names the pack, and the venv is exactly as before."""
+    w, files = world
+    comfyui = tmp_path / "ComfyUI"
+    good = json_dump(tmp_path / "good.json", w.plan(files))
+    assert install(w, good, comfyui).returncode == 0
+    before = freeze(comfyui)
+    bad = json_dump(tmp_path / "bad.json", w.plan(files, packs=("pack-a", "pack-b", "pack-bad")))
+    done = install(w, bad, comfyui, only=("nodes",))
+    assert done.returncode == 1
+    assert "pack-bad" in done.stderr and "torch" in done.stderr
+    assert freeze(comfyui) == before
+
+
+def test_install_scripts_run_only_when_allowed(world, env, plan_file: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    w, _ = world
+    comfyui = tmp_path / "ComfyUI"
+    done = install(w, plan_file, comfyui, allow=True)
+    assert done.returncode == 0, done.stderr
+    assert (comfyui / "custom_nodes" / "pack-b" / "installed.marker").read_text() == "ran"
+    assert json.loads(done.stdout.strip().splitlines()[-1])["install_scripts_not_run"] == []
