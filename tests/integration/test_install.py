@@ -222,7 +222,7 @@ def test_a_second_install_into_the_same_folder_refuses(world, env, plan_file: Pa
 
 def test_pack_asking_for_another_torch_fails_and_leaves_the_environment(world, env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A node pack that needs torch 9.9 cannot be resolved with the installed torch 2.5: the nodes step fails,
-    names the pack, and the venv is exactly as before."""
+    names the pack, and the venv and custom_nodes/ are as before."""
     w, files = world
     comfyui = tmp_path / "ComfyUI"
     good = json_dump(tmp_path / "good.json", w.plan(files))
@@ -233,6 +233,8 @@ def test_pack_asking_for_another_torch_fails_and_leaves_the_environment(world, e
     assert done.returncode == 1
     assert "pack-bad" in done.stderr and "torch" in done.stderr
     assert freeze(comfyui) == before
+    assert not (comfyui / "custom_nodes" / "pack-bad").exists()  # the refused pack is not left for ComfyUI to load
+    assert (comfyui / "custom_nodes" / "pack-a").is_dir()
 
 
 def test_install_scripts_run_only_when_allowed(world, env, plan_file: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

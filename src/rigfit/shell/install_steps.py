@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -174,6 +175,21 @@ def _pack_lock(ctx: Context, folders: list[Path], pins: list[str]) -> list[str]:
 
 
 def step_nodes(ctx: Context) -> dict[str, Any]:
+    """Clone the packs at their commits, install their resolved requirements, run allowed install scripts.
+
+    When the step fails, the packs it cloned in this run are removed again: ComfyUI imports every folder in
+    ``custom_nodes/`` at start-up, and a pack whose requirements were refused must not be half-installed.
+    """
+    cloned: list[Path] = []
+    try:
+        return _step_nodes(ctx, cloned)
+    except BaseException:
+        for folder in cloned:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _step_nodes(ctx: Context, cloned: list[Path]) -> dict[str, Any]:
     packs: dict[str, Any] = {}
     folders: list[Path] = []
     for pack in ctx.plan.node_packs:
@@ -186,6 +202,7 @@ def step_nodes(ctx: Context) -> dict[str, Any]:
         if current is None:
             ctx.say(f"cloning {pack.id} at {pack.commit or 'the default branch'}")
             current = git.clone_at(pack.repo, dest, pack.commit)
+            cloned.append(dest)
         elif pack.commit and not current.startswith(pack.commit):
             if git.is_dirty(dest):
                 raise InstallError(f"{dest} has local changes; cannot move {pack.id} to {pack.commit}")
