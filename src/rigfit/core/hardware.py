@@ -7,7 +7,6 @@ the vendor from the name, an Apple GPU's share of unified memory from the RAM.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -151,6 +150,8 @@ class _Reader:
         self.obj: Mapping[str, object] = obj
         for key in obj:
             if key not in allowed:
+                import difflib  # only on the error path: it costs ~10 ms to import
+
                 near = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.5) or [
                     k for k in allowed if str(key) and (k.startswith(str(key)) or str(key) in k)][:1]
                 hint = f" (did you mean {near[0]!r}?)" if near else f" (known keys: {', '.join(allowed)})"

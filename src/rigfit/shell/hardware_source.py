@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from rigfit.core.errors import ProfileError
@@ -27,6 +25,8 @@ def _read_json(text: str, source: str) -> object:
 
 @lru_cache(maxsize=1)
 def _embedded() -> tuple[tuple[str, Hardware], ...]:
+    from importlib import resources
+
     folder = resources.files("rigfit") / "data" / "profiles"
     found = []
     for entry in folder.iterdir():
@@ -63,6 +63,8 @@ def load_profile(spec: str) -> Hardware:
         return profiles[spec]
     if looks_like_path:
         raise ProfileError(f"{spec}: no such profile file", source=spec)
+    import difflib
+
     near = difflib.get_close_matches(spec, list(profiles), n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(near)}?" if near else "see `rigfit profiles` for the ids"
     raise ProfileError(f"unknown hardware profile {spec!r}: not a file and not an embedded id ({hint})",

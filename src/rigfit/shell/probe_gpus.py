@@ -21,8 +21,11 @@ from rigfit.shell.runner import Completed, run
 if TYPE_CHECKING:
     from rigfit.shell.probes import ProbeLog
 
-# Where sysfs is mounted; tests point it at a folder built from captured files.
+# Where sysfs is mounted and where macOS keeps its tools (absolute: never a look-alike on PATH); tests point
+# these at folders built from captured outputs.
 SYS_ROOT = Path("/sys")
+MACOS_SYSCTL = "/usr/sbin/sysctl"
+MACOS_PROFILER = "/usr/sbin/system_profiler"
 
 
 def probe_gpus(os_name: str, log: ProbeLog) -> list[Gpu]:
@@ -182,10 +185,13 @@ def _kfd_targets() -> dict[str, str]:
 
 
 def probe_linux_amd_intel(log: ProbeLog) -> list[Gpu]:
+    drm = SYS_ROOT / "class" / "drm"
+    if not drm.is_dir():
+        return []
     from rigfit.core.parsers.drm import PCI_VENDORS, parse_drm_card
 
     cards = {}
-    for entry in sorted((SYS_ROOT / "class" / "drm").glob("card[0-9]*")):
+    for entry in sorted(drm.glob("card[0-9]*")):
         if not re.fullmatch(r"card\d+", entry.name):
             continue  # connectors: card0-DP-1
         files = {name: text for name in _CARD_FILES if (text := read_text(entry / "device" / name)) is not None}
@@ -282,13 +288,21 @@ def probe_macos(log: ProbeLog) -> tuple[int | None, Cpu | None, list[Gpu]]:
     from rigfit.core.parsers.apple import parse_sysctl, parse_system_profiler_displays, sysctl_cpu, sysctl_ram
 
     ram, cpu = None, None
-    text = log.command("sysctl.txt", ["/usr/sbin/sysctl", "hw.memsize", "hw.physicalcpu", "hw.ncpu",
-                                      "machdep.cpu.brand_string"])
-    values = log.parse("sysctl", lambda: parse_sysctl(text or "")) if text is not None else None
-    if values is not None:
+    # One sysctl for all names; an unknown name (sysctl.proc_translated on Intel Macs) makes it exit non-zero
+    # while still printing the others, so its output is read whatever the exit status.
+    result = run([MACOS_SYSCTL, "hw.memsize", "hw.physicalcpu", "hw.ncpu", "machdep.cpu.brand_string",
+                  "sysctl.proc_translated"], timeout=log.timeout)
+    log.raw["sysctl.txt"] = result.stdout
+    values = log.parse("sysctl", lambda: parse_sysctl(result.stdout)) if result.stdout.strip() else None
+    if values is None:
+        log.warn(result.describe_failure() if not result.ok else "sysctl printed nothing")
+    else:
         ram = log.parse("sysctl", lambda: sysctl_ram(values))
         cpu = log.parse("sysctl", lambda: sysctl_cpu(values))
-    profile = log.command("system_profiler.json", ["/usr/sbin/system_profiler", "SPDisplaysDataType", "-json"],
+        if values.get("sysctl.proc_translated", "0").strip() == "1":
+            # comfy-cli checks this too: an x86_64 Python under Rosetta cannot use MPS at full speed.
+            log.warn("this Python runs under Rosetta (x86_64 on Apple silicon): install an arm64 Python for ComfyUI")
+    profile = log.command("system_profiler.json", [MACOS_PROFILER, "SPDisplaysDataType", "-json"],
                           timeout=max(log.timeout, 15.0))  # system_profiler is slow on a cold start
     gpus: tuple[Gpu, ...] = ()
     if profile is not None:

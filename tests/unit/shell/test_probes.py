@@ -223,3 +223,57 @@ def test_probe_timeout_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     assert probes.probe_timeout() == 1.5
     monkeypatch.setenv("RIGFIT_PROBE_TIMEOUT", "soon")
     assert probes.probe_timeout() == 5.0
+
+
+# ------------------------------------------------------------------------------- macOS (captured tools)
+
+
+def _script(path: Path, body: str) -> str:
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.mark.parametrize("translated", [False, True], ids=["native", "rosetta"])
+def test_macos_probe_reads_sysctl_and_system_profiler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      translated: bool) -> None:
+    """sysctl exits 1 for an unknown name yet prints the rest; its output is still used."""
+    sysctl_out = tmp_path / "sysctl.txt"
+    sysctl_out.write_text("hw.memsize: 68719476736\nhw.physicalcpu: 16\nhw.ncpu: 16\n"
+                          "machdep.cpu.brand_string: Apple M3 Max\n"
+                          + ("sysctl.proc_translated: 1\n" if translated else ""))
+    exit_code = 0 if translated else 1
+    monkeypatch.setattr(probe_gpus, "MACOS_SYSCTL", _script(tmp_path / "sysctl", f'cat "{sysctl_out}"; exit {exit_code}'))
+    monkeypatch.setattr(probe_gpus, "MACOS_PROFILER", _script(
+        tmp_path / "system_profiler", f'cat "{DATA / "apple" / "system_profiler-m3-max.json"}"'))
+    log = _log()
+    ram, cpu, gpus = probe_gpus.probe_macos(log)
+    assert ram == 64 * 1024**3
+    assert cpu is not None and (cpu.model, cpu.cores) == ("Apple M3 Max", 16)
+    (gpu,) = gpus
+    assert (gpu.name, gpu.cores, gpu.architecture, gpu.vram_bytes) == ("Apple M3 Max", 40, "m3", 48 * 1024**3)
+    assert bool(log.warnings) is translated
+
+
+def test_macos_probe_without_tools_degrades_to_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(probe_gpus, "MACOS_SYSCTL", str(tmp_path / "missing-sysctl"))
+    monkeypatch.setattr(probe_gpus, "MACOS_PROFILER", str(tmp_path / "missing-profiler"))
+    log = _log()
+    assert probe_gpus.probe_macos(log) == (None, None, [])
+    assert len(log.warnings) == 2
+
+
+def test_windows_registry_probe_with_a_captured_reg_query(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    cat = shutil.which("cat")
+    _script(bin_dir / "reg", f'{cat} "{DATA / "windows" / "reg-query-rtx4080super-igpu-fr.joined.txt"}"')
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("SYSTEMROOT", str(tmp_path))  # no nvml.dll there: NVIDIA is not probed through NVML
+    log = _log()
+    gpus = probe_gpus.probe_gpus("windows", log)
+    assert [(g.vendor, g.name) for g in gpus] == [("nvidia", "NVIDIA GeForce RTX 4080 SUPER"),
+                                                  ("amd", "AMD Radeon(TM) Graphics")]
+    assert log.warnings == []
+    # Where NVIDIA GPUs were found by NVML or nvidia-smi, the registry adds only the others.
+    assert [g.vendor for g in probe_gpus.probe_windows_registry(log, skip_nvidia=True)] == ["amd"]
