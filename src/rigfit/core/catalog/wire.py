@@ -1,24 +1,21 @@
-"""Decoding one catalog document (parsed JSON) into the schema's frozen values, collecting every problem.
+"""The catalog's wire format: which sections a file has, and the value checks the grammar cannot express.
 
-The wire format maps 1:1 onto ``schema.py``: a JSON object becomes a dataclass (keys are field names, a
-missing key takes the field's default), a list becomes a tuple. The type hints of the dataclasses are the
-grammar, so a field added to the schema is accepted by the loader without touching this module. Every
-problem is recorded as ``source:key: message``; a value with a problem decodes to ``BAD`` and its parent
-is dropped, so one run reports all problems of a file rather than stopping at the first.
+The grammar itself is ``schema.py`` (decoded by ``decode.Decoder``). Here: the field checks (ids, URLs,
+hashes, commits, sizes, file names and folders) and object checks (format vs quant, exact sizes, presets),
+and the decoding of one whole catalog document into its sections.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import re
-import types
-import typing
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Literal, TypeVar, Union, get_args, get_origin
+from typing import Any, Final
 
 from rigfit.core.catalog import schema
+from rigfit.core.catalog.decode import BAD, Decoder, Problems, element_label, json_kind, suggest
 from rigfit.core.folders import filename_problem, folder_problem
+
+__all__ = ["SCHEMA_ID", "SECTIONS", "Problems", "decode_document", "https_problem", "suggest"]
 
 SCHEMA_ID: Final = "rigfit.catalog/1"
 SECTIONS: Final = {
@@ -30,17 +27,7 @@ SECTIONS: Final = {
 # Top-level keys besides the sections: the format id and a free-text note about the file's sources.
 _DOCUMENT_KEYS: Final = ("schema", "notes", *SECTIONS)
 # Fields the loader fills in itself; a catalog file may not set them.
-_LOADER_FIELDS: Final = {(schema.Variant, "model")}
-
-T = TypeVar("T")
-
-
-class _Bad:
-    def __repr__(self) -> str:
-        return "BAD"
-
-
-BAD: Final = _Bad()
+_LOADER_FIELDS: Final = frozenset({(schema.Variant, "model")})
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._+-]{0,79}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -48,24 +35,6 @@ _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _HTTPS = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$")
 _GGUF_QUANT = re.compile(r"^(Q[2-8]_(K(_[SML])?|[01])|IQ[1-4]_(XXS|XS|S|M|NL)|F16|BF16|F32)$")
 _FP8_QUANT = frozenset({"e4m3fn", "e4m3fn_scaled", "e5m2", "e5m2_scaled", "mixed"})
-
-
-class Problems:
-    """An ordered list of ``source:key: message`` lines."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        # Ids of entries left out because of a problem: references to them are not reported again.
-        self.broken: set[str] = set()
-
-    def add(self, where: str, message: str) -> None:
-        self.lines.append(f"{where}: {message}")
-
-
-def suggest(word: str, choices: typing.Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for a near miss, else an empty string."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _id_problem(value: str) -> str | None:
@@ -192,158 +161,14 @@ _OBJECT_CHECKS: Final[Mapping[type, Callable[[Any], list[tuple[str, str]]]]] = {
     schema.Requirement: _candidates_check,
 }
 
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = typing.get_type_hints(cls, vars(schema))
-        _HINTS[cls] = hints
-    return hints
-
-
-def _type_name(tp: Any) -> str:
-    origin = get_origin(tp)
-    if tp is str:
-        return "a string"
-    if tp is bool:
-        return "true or false"
-    if tp is int:
-        return "an integer"
-    if tp is float:
-        return "a number"
-    if origin is tuple:
-        return "a list"
-    if dataclasses.is_dataclass(tp):
-        return "an object"
-    return str(tp)
-
-
-def _json_kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
-def decode(value: object, tp: Any, where: str, problems: Problems) -> Any:
-    """``value`` decoded as ``tp``, or ``BAD`` after recording why not."""
-    origin = get_origin(tp)
-    if origin is Union or origin is types.UnionType:
-        args = get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return decode(value, inner, where, problems)
-    if origin is Literal:
-        choices = get_args(tp)
-        if value in choices and isinstance(value, str):
-            return value
-        shown = ", ".join(repr(c) for c in choices)
-        hint = suggest(value, [str(c) for c in choices]) if isinstance(value, str) else ""
-        problems.add(where, f"{value!r} is not one of {shown}{hint}")
-        return BAD
-    if origin is tuple:
-        return _decode_tuple(value, get_args(tp), where, problems)
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        return decode_object(value, tp, where, problems)
-    if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if tp in (str, int, bool) and type(value) is tp:
-        return value
-    problems.add(where, f"must be {_type_name(tp)}, not {_json_kind(value)}")
-    return BAD
-
-
-def _element_label(item: object, index: int) -> str:
-    if isinstance(item, dict):
-        ident = item.get("id")
-        if isinstance(ident, str) and ident:
-            return ident
-    return str(index)
-
-
-def _decode_tuple(value: object, args: tuple[Any, ...], where: str, problems: Problems) -> Any:
-    if not isinstance(value, list):
-        problems.add(where, f"must be a list, not {_json_kind(value)}")
-        return BAD
-    if len(args) == 2 and args[1] is Ellipsis:
-        items = [
-            decode(item, args[0], f"{where}[{_element_label(item, i)}]", problems)
-            for i, item in enumerate(value)
-        ]
-    elif len(value) != len(args):
-        problems.add(where, f"must be a list of {len(args)} values, not {len(value)}")
-        return BAD
-    else:
-        items = [
-            decode(item, tp, f"{where}[{i}]", problems)
-            for i, (item, tp) in enumerate(zip(value, args, strict=True))
-        ]
-    if any(item is BAD for item in items):
-        return BAD
-    return tuple(items)
-
-
-def decode_object(value: object, cls: type[T], where: str, problems: Problems) -> T | _Bad:
-    if not isinstance(value, dict):
-        problems.add(where, f"must be an object, not {_json_kind(value)}")
-        return BAD
-    fields = {f.name: f for f in dataclasses.fields(cls) if (cls, f.name) not in _LOADER_FIELDS}  # type: ignore[arg-type]
-    hints = _hints(cls)
-    ok = True
-    for key in value:
-        if key not in fields:
-            where_key = f"{where}.{key}" if where else str(key)
-            problems.add(where_key, f"unknown key {key!r}{suggest(str(key), fields)}")
-            ok = False
-    kwargs: dict[str, Any] = {}
-    for name, fld in fields.items():
-        key_where = f"{where}.{name}" if where else name
-        if name not in value:
-            if fld.default is dataclasses.MISSING and fld.default_factory is dataclasses.MISSING:
-                problems.add(key_where, f"missing required key {name!r}")
-                ok = False
-            continue
-        decoded = decode(value[name], hints[name], key_where, problems)
-        if decoded is BAD:
-            ok = False
-            continue
-        check = _FIELD_CHECKS.get((cls, name))
-        message = check(decoded) if check else None
-        if message:
-            problems.add(key_where, message)
-            ok = False
-            continue
-        kwargs[name] = decoded
-    if not ok:
-        return BAD
-    built = cls(**kwargs)
-    object_check = _OBJECT_CHECKS.get(cls)
-    if object_check:
-        found = object_check(built)
-        for key, message in found:
-            problems.add(f"{where}.{key}" if where else key, message)
-        if found:
-            return BAD
-    return built
+_DECODER: Final = Decoder(vars(schema), _FIELD_CHECKS, _OBJECT_CHECKS, _LOADER_FIELDS)
 
 
 def decode_document(source: str, document: object, problems: Problems) -> dict[str, list[Any]]:
     """The decoded entries of one catalog file, per section (entries with problems left out)."""
     sections: dict[str, list[Any]] = {name: [] for name in SECTIONS}
     if not isinstance(document, dict):
-        problems.add(f"{source}:(file)", f"a catalog file must be a JSON object, not {_json_kind(document)}")
+        problems.add(f"{source}:(file)", f"a catalog file must be a JSON object, not {json_kind(document)}")
         return sections
     declared = document.get("schema")
     if declared != SCHEMA_ID:
@@ -355,11 +180,11 @@ def decode_document(source: str, document: object, problems: Problems) -> dict[s
     for name, cls in SECTIONS.items():
         entries = document.get(name, [])
         if not isinstance(entries, list):
-            problems.add(f"{source}:{name}", f"must be a list, not {_json_kind(entries)}")
+            problems.add(f"{source}:{name}", f"must be a list, not {json_kind(entries)}")
             continue
         for index, entry in enumerate(entries):
-            label = _element_label(entry, index)
-            decoded = decode_object(entry, cls, f"{source}:{name}[{label}]", problems)
+            label = element_label(entry, index)
+            decoded = _DECODER.object(entry, cls, f"{source}:{name}[{label}]", problems)
             if decoded is not BAD:
                 sections[name].append(decoded)
             elif isinstance(entry, dict):
