@@ -41,7 +41,7 @@ ENCODE_WORKING = 256 * MIB
 # causal chunks: Wan 2.1 7000 · H_lat · W_lat · 64 · dtype, per chunk, whatever the frame count.
 VAE_IMAGE_K = 2178
 VAE_VIDEO_K = 7000
-TILE_LATENT = 64  # ComfyUI's tiled decode fallback works on 64×64 latent tiles (512 px at 8×)
+TILE_PIXELS = 512  # ComfyUI's tiled decode fallback works on 512-pixel tiles (64×64 latents at 8×)
 # Effective host→GPU copy rate for streamed weights (pageable PCIe 4.0 x16; an estimate).
 PCIE_BYTES_PER_S = 12 * 10**9
 # Dense fp16 tensor throughput (TFLOPS) of a mid-range card per architecture, at ~40 % utilisation: only
@@ -71,6 +71,7 @@ class Piece:
     temporal: int | None = None
     working_bytes: int = 0  # extra working memory of a non-diffusion runtime
     params_b: float | None = None
+    cpu_friendly: bool = False  # made to run on a CPU (Piper); others run there only slowly
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +154,8 @@ def vae_bytes(piece: Piece, work: Workload, device: Device, *, tiled: bool = Fal
     """VAE decode working memory for one item (ComfyUI decodes a batch in as many chunks as memory needs)."""
     h, w, _ = _latent(work, piece)
     if tiled:
-        h, w = min(h, TILE_LATENT), min(w, TILE_LATENT)
+        tile = max(1, TILE_PIXELS // max(1, piece.spatial))
+        h, w = min(h, tile), min(w, tile)
     dtype = 2 if device.bf16 or device.backend == "mps" else 4
     k = VAE_VIDEO_K if piece.temporal else VAE_IMAGE_K
     upscale = piece.spatial * piece.spatial
@@ -222,8 +224,11 @@ def estimate(
         if diff:
             status = "unsupported"
             notes.append("needs a GPU: diffusion on the CPU (--cpu) is 10–100× slower than on a GPU")
+        elif all(p.cpu_friendly for p in run):
+            status = "fits"
         else:
-            status = "fits" if not device.ram_bytes or ram <= device.ram_bytes else "unsupported"
+            status = "offload"
+            notes.append("runs on the CPU, slowly: it is made for a GPU")
     elif required <= available:
         status = "fits"
     elif minimum <= available and device.backend != "mps":
@@ -247,7 +252,7 @@ def estimate(
         status = "unsupported"
     if device.ram_bytes and ram > device.ram_bytes:
         notes.append(f"needs about {format_gib(ram)} of RAM, this machine has {format_gib(device.ram_bytes)}")
-        if status == "offload":
+        if status == "offload" or device.backend == "cpu":
             status = "unsupported"
     return Budget(tuple(stages), required, minimum, available, ram, status, streamed, slowdown, tuple(notes))
 
@@ -265,3 +270,17 @@ def offload_slowdown(streamed: int, diff: Sequence[Piece], work: Workload, devic
 
 def format_gib(n: int) -> str:
     return f"{n / GIB:.1f} GiB"
+
+
+def resident_peak(pieces: Sequence[Piece], work: Workload, device: Device) -> int:
+    """The peak when every model stays on the GPU (diffusers ``pipe.to("cuda")``, ComfyUI ``--gpu-only``):
+    all weights plus the larger of the sampling activations and the VAE decode of the whole batch."""
+    ctx = CONTEXT_BYTES if device.backend in {"cuda", "rocm", "xpu"} else 0
+    weights = sum(p.weight_bytes for p in pieces)
+    diff = _sum(pieces, "diffusion")
+    act = sum(activation_bytes(p, work, device) for p in diff)
+    decode = 0
+    if diff and _sum(pieces, "vae_decode"):
+        shape = Piece("vae", "", "", 0, "vae_decode", spatial=diff[0].spatial, temporal=diff[0].temporal)
+        decode = vae_bytes(shape, work, device) * (1 if shape.temporal else work.batch)
+    return ctx + weights + max(act, decode)

@@ -13,10 +13,13 @@ from rigfit.core.budget import MIN_INFERENCE, Piece, reserve_bytes
 from rigfit.core.catalog.schema import Model, Requirement, Variant
 from rigfit.core.quant import Device
 
-_TEXT_ROLES = {"text_encoder", "clip", "clip_vision", "face_analysis", "insightface", "image_encoder"}
-_VAE_ROLES = {"vae", "upscale", "upscaler", "face_restore"}
-_DIFFUSION_ROLES = {"diffusion_model", "checkpoint", "unet", "controlnet", "lora", "ipadapter", "motion_module",
-                    "style_model", "t2i_adapter", "photomaker", "instantid", "pulid", "model_patch"}
+_TEXT_ROLES = {"text_encoder", "clip", "clip_vision", "face_analysis", "image_encoder"}
+# Run after the VAE decode (or with it): upscalers, face restorers and detectors, frame interpolation.
+_VAE_ROLES = {"vae", "upscaler", "face_restore", "detector", "frame_interpolation", "latent_upscaler"}
+_DIFFUSION_ROLES = {"diffusion_model", "checkpoint", "controlnet", "lora", "ipadapter", "motion_module",
+                    "style_model", "instantid", "pulid", "embedding", "model_patch"}
+# Capabilities that mean "made to run on a CPU" (the specification's CPU-only column: Piper).
+CPU_FRIENDLY = {"cpu-only", "edge"}
 # An all-in-one checkpoint carries text encoders and VAE: share of its bytes per stage (text, unet, vae),
 # from the component sizes of the SD1.5 (CLIP-L 246 MB, UNet 1.72 GB, VAE 167 MB) and SDXL
 # (CLIP-L+G 1.6 GB, UNet 5.14 GB, VAE 167 MB) fp16 checkpoints.
@@ -30,11 +33,14 @@ def file_bytes(variant: Variant) -> int:
     return sum(f.bytes or 0 for f in variant.files)
 
 
-def resident_bytes(variant: Variant, device: Device, *, diffusion: bool = True) -> int:
-    """Bytes the variant occupies in (V)RAM once ComfyUI has loaded it (``diffusion``: the unet_dtype rules
-    apply; text encoders keep an fp8 file's dtype)."""
+def resident_bytes(variant: Variant, device: Device, *, diffusion: bool = True, comfyui: bool = True,
+                   params_b: float | None = None) -> int:
+    """Bytes the variant occupies in (V)RAM once loaded (``diffusion``: ComfyUI's unet_dtype rules apply;
+    text encoders keep an fp8 file's dtype; ``comfyui``: ComfyUI casts fp32 files to 16 bit on a GPU)."""
     size = variant.weight_bytes if variant.weight_bytes is not None else file_bytes(variant)
-    if variant.format == "fp32":
+    if size == 0 and params_b:  # size unpublished: parameters × bytes per parameter of the format
+        size = int(params_b * 1e9 * {"fp32": 4, "fp8": 1, "nvfp4": 0.5}.get(variant.format, 2))
+    if variant.format == "fp32" and comfyui and device.backend != "cpu":
         return size // 2
     if diffusion and variant.format == "fp8" and not device.fp8_compute and \
             device.backend in {"cuda", "rocm", "xpu"}:
@@ -59,18 +65,22 @@ def stage_of(model: Model, role: str) -> str:
 
 
 def pieces_for(model: Model, variant: Variant, role: str, device: Device) -> tuple[Piece, ...]:
-    """The budget pieces of one chosen variant (an all-in-one checkpoint becomes three)."""
+    """The budget pieces of one chosen variant (an all-in-one checkpoint becomes three). The stage follows
+    the model's own role (a preset slot's role, such as ``base_model``, says nothing about memory)."""
+    del role
     mem = model.memory
-    stage = stage_of(model, role)
-    size = resident_bytes(variant, device, diffusion=stage == "diffusion")
-    base = Piece(role, model.id, variant.id, size, stage, mem.usage_factor, mem.spatial_compression or 8,
-                 mem.temporal_compression, mem.working_bytes or 0, model.params_b)
+    stage = stage_of(model, model.role)
+    size = resident_bytes(variant, device, diffusion=stage == "diffusion", comfyui=model.runtime.kind == "comfyui",
+                          params_b=model.params_b)
+    cpu_ok = bool(CPU_FRIENDLY & set(model.capabilities))
+    base = Piece(model.role, model.id, variant.id, size, stage, mem.usage_factor, mem.spatial_compression or 8,
+                 mem.temporal_compression, mem.working_bytes or 0, model.params_b, cpu_ok)
     if not variant.all_in_one or stage != "diffusion":
         return (base,)
     text, unet, vae = _AIO_SPLIT.get(model.family, _AIO_DEFAULT)
     return (
         Piece("text_encoder", model.id, variant.id, int(size * text), "text_encode"),
-        Piece(role, model.id, variant.id, int(size * unet), "diffusion", mem.usage_factor,
+        Piece(model.role, model.id, variant.id, int(size * unet), "diffusion", mem.usage_factor,
               mem.spatial_compression or 8, mem.temporal_compression, 0, model.params_b),
         Piece("vae", model.id, variant.id, int(size * vae), "vae_decode", None, mem.spatial_compression or 8,
               mem.temporal_compression),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from rigfit.core.budget import Budget, Workload, estimate
+from rigfit.core.budget import Budget, Workload, estimate, resident_peak
 from rigfit.core.bundle import Chosen, pieces_for, requirements_of
-from rigfit.core.catalog.schema import Catalog
+from rigfit.core.catalog.schema import Catalog, PublishedFigure
 from rigfit.core.errors import UsageError
 from rigfit.core.quant import Device, QuantChoice, check_explicit, label, matches, rank_variants
 from rigfit.core.recommend import Choices, _companions, workload_for
@@ -67,3 +67,25 @@ def estimate_model(catalog: Catalog, device: Device, model_id: str, wanted: str 
     chosen.extend(comps)
     pieces = [p for c in chosen for p in pieces_for(c.model, c.variant, c.role, device)]
     return Estimate(model.id, variant.id, label(variant), work, tuple(chosen), estimate(pieces, work, device))
+
+
+def reference_device() -> Device:
+    """A GPU with room to spare (H100-class), so a prediction is the model's need, not an offload policy."""
+    from rigfit.core.units import GIB
+
+    return Device("cuda", "NVIDIA H100 80GB HBM3", "hopper", (9, 0), 80 * GIB, 512 * GIB, "linux", True, True)
+
+
+def predicted_peak(catalog: Catalog, model_id: str, figure: PublishedFigure, device: Device | None = None) -> int:
+    """rigfit's peak for the run a published figure describes: the largest stage when the runtime offloads
+    text encoders (ComfyUI), or every model resident when they stay on the GPU (diffusers full-GPU)."""
+    device = device or reference_device()
+    est = estimate_model(catalog, device, model_id, figure.variant, resolution=figure.resolution,
+                         frames=figure.frames, batch=figure.batch, companions=figure.components)
+    resident = figure.text_encoders_resident
+    if resident is None:
+        resident = figure.runtime != "comfyui"
+    if resident:
+        pieces = [p for c in est.components for p in pieces_for(c.model, c.variant, c.role, device)]
+        return resident_peak(pieces, est.workload, device)
+    return max(s.peak_bytes for s in est.budget.stages)

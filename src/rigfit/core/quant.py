@@ -138,7 +138,8 @@ def judge(variant: Variant, device: Device, *, lora: bool = False, explicit: boo
         return Verdict(True, f"GGUF {variant.quant or ''} (ComfyUI-GGUF)".replace("  ", " "), q)
     if fmt in {"fp16", "bf16", "fp32"}:
         # Same quality; the smaller file wins the tie-break in rank_variants.
-        return Verdict(True, "16-bit original weights", q + 1)
+        return Verdict(True, "full-precision original weights" if fmt == "fp32" else "16-bit original weights",
+                       q + 1)
     return Verdict(True, "", q)
 
 

@@ -35,7 +35,7 @@ from rigfit.core.units import GIB
 # less wins, and quality is traded for speed.
 NEAR_FIT_SHARE = 0.2
 NEAR_FIT_SLOWDOWN = 1.25
-_MAIN_ROLES = {"diffusion_model", "checkpoint", "unet"}
+_MAIN_ROLES = {"base_model", "diffusion_model", "checkpoint"}
 _BASE_CHIP_FAMILIES = ("sd1", "sd15", "sdxl")
 
 
@@ -78,11 +78,21 @@ def _allowed(model: Model, role: str, catalog: Catalog, device: Device, choices:
     if device.backend not in platforms:
         return Reason("platform", f"{model.id} does not run on {device.backend.upper()} "
                       f"(runs on {', '.join(sorted(platforms))})")
-    if device.apple_base_chip and role in _MAIN_ROLES and model.category in {"image", "video"} and \
+    if device.apple_base_chip and (role in _MAIN_ROLES or model.role in _MAIN_ROLES) and \
+            model.category in {"image", "video"} and \
             not model.family.startswith(_BASE_CHIP_FAMILIES):
         return Reason("apple-base-chip", f"{model.id}: M1/M2 base chips are limited to SD1.5/SDXL-class models "
                       "(an M3 Max with 32 GB+ is recommended for Flux)")
     return None
+
+
+def _base_ok(model: Model, chosen: Sequence[Chosen]) -> bool:
+    """An add-on (ControlNet, LoRA, adapter) whose base model requirement the chosen base meets."""
+    for req in model.requires:
+        if req.role == "base_model" and not req.optional and chosen and \
+                not any(c.model.id in req.models for c in chosen):
+            return False
+    return True
 
 
 def _variants(model: Model, device: Device, choices: Choices) -> list[tuple[Variant, str]]:
@@ -142,12 +152,31 @@ def _pieces(chosen: Sequence[Chosen], device: Device) -> list[Piece]:
     return out
 
 
+def _pack_used(pack_id: str, catalog: Catalog, chosen: Sequence[Chosen]) -> bool:
+    """A node pack serves this bundle: one of its models is chosen (or it names none); ControlNet
+    preprocessors only with a ControlNet."""
+    pack = catalog.node_packs.get(pack_id)
+    if pack is None:
+        return True
+    ids = {c.model.id for c in chosen}
+    if pack.models:
+        return bool(ids & set(pack.models))
+    if "controlnet" in pack.id:
+        return any(c.model.role == "controlnet" for c in chosen)
+    return True
+
+
 def _overhead(nodes: Sequence[str], catalog: Catalog) -> int:
     return sum(catalog.node_packs[n].vram_overhead_bytes for n in nodes if n in catalog.node_packs)
 
 
 def workload_for(preset: Preset | None, model: Model | None) -> Workload:
+    """The preset's resolution and frames, but never above the chosen model's native size (an SD1.5 base in
+    a preset written for SDXL works at 512²)."""
     res = (preset.resolution if preset else None) or (model.native_resolution if model else None) or (1024, 1024)
+    native = model.native_resolution if model else None
+    if native and native[0] * native[1] < res[0] * res[1]:
+        res = native
     frames = (preset.frames if preset else None) or (model.default_frames if model else None) or 1
     return Workload(res[0], res[1], frames, 1)
 
@@ -161,7 +190,7 @@ def _nodes_for(preset: Preset, chosen: Sequence[Chosen], catalog: Catalog, devic
     out: list[str] = []
     for n in names:
         pack = catalog.node_packs.get(n)
-        if n not in out and (pack is None or device.backend in pack.platforms):
+        if n not in out and (pack is None or device.backend in pack.platforms) and _pack_used(n, catalog, chosen):
             out.append(n)
     return tuple(out)
 
@@ -178,10 +207,13 @@ def _try(preset: Preset, base: Sequence[Chosen], slot: Chosen, catalog: Catalog,
 
 def _near_fit(b: Budget) -> bool:
     """Offloading so little that it is as good as fitting: a sliver of the weights streamed, barely slower."""
-    if b.status != "offload" or b.slowdown is None:
+    if b.status != "offload":
         return False
     diff = b.stage("diffusion")
-    return diff is not None and b.streamed_bytes <= NEAR_FIT_SHARE * diff.weights_bytes and \
+    if diff is None or diff.need_bytes <= b.available_bytes:
+        # Only the text encoders (one pass per prompt) or the VAE decode (tiled instead) are short of room.
+        return all(s.name in {"text_encode", "vae_decode"} or s.need_bytes <= b.available_bytes for s in b.stages)
+    return b.slowdown is not None and b.streamed_bytes <= NEAR_FIT_SHARE * diff.weights_bytes and \
         b.slowdown <= NEAR_FIT_SLOWDOWN
 
 
@@ -195,15 +227,20 @@ def resolve_preset(catalog: Catalog, preset: Preset, device: Device, choices: Ch
                             (Reason("experimental", f"{preset.id} is experimental (shown with --experimental)"),))
     chosen: list[Chosen] = []
     for slot in preset.components:
+        base_id = next((c.model.id for c in chosen if c.role == "base_model"), None)
+        if slot.applies_to and base_id not in slot.applies_to:
+            continue  # a slot for another base model (SD1.5 ControlNets when the base is SDXL, ...)
+        if any(c.model.id in slot.models for c in chosen):
+            continue  # already brought in as another model's companion (insightface for PuLID, ...)
         candidates: list[Model] = []
         for model_id in slot.models:
             model = catalog.models.get(model_id)
-            if model is None:
+            if model is None or not _base_ok(model, chosen):
                 continue
             why = _allowed(model, slot.role, catalog, device, choices)
             if why is None:
                 candidates.append(model)
-            elif why.code in {"licence", "apple-base-chip", "experimental"}:
+            elif why.code in {"licence", "apple-base-chip", "experimental", "platform"}:
                 reasons.append(why)
         if not candidates:
             if not slot.optional:
@@ -215,12 +252,13 @@ def resolve_preset(catalog: Catalog, preset: Preset, device: Device, choices: Ch
         pinned = [m for m in candidates if any(m.id == mid for mid, _ in choices.quant.per_model)]
         if pinned:  # the user asked for a variant of this model: do not fall back to another model
             candidates = pinned[:1]
-        if not chosen or slot.role in _MAIN_ROLES:
-            work = workload_for(preset, candidates[0])
+        main_slot = not chosen or slot.role in _MAIN_ROLES
         best: tuple[list[Chosen], Budget, list[str]] | None = None
         offload: tuple[list[Chosen], Budget, list[str]] | None = None
         fallback: tuple[list[Chosen], Budget, list[str]] | None = None
         for model in candidates:
+            if main_slot:
+                work = workload_for(preset, model)
             ranked = _variants(model, device, choices)
             model_offload: tuple[list[Chosen], Budget, list[str]] | None = None
             for i, (variant, note) in enumerate(ranked):
@@ -246,18 +284,50 @@ def resolve_preset(catalog: Catalog, preset: Preset, device: Device, choices: Ch
         if pickd is None:
             continue
         if slot.optional and best is None and chosen:
-            base = estimate(_pieces(chosen, device), work, device)
-            if base.status == "fits":
-                warnings.append(f"left out optional {slot.role} ({candidates[0].id}): it does not fit")
-                continue
+            warnings.append(f"left out optional {slot.role} ({candidates[0].id}): it does not fit")
+            continue
         chosen = pickd[0]
         warnings.extend(pickd[2])
+        if main_slot:
+            work = workload_for(preset, next(c.model for c in chosen if c.role == slot.role))
+    chosen = _refit(preset, chosen, catalog, device, choices, work)
     nodes = _nodes_for(preset, chosen, catalog, device)
-    budget = estimate(_pieces(chosen, device), work, device, overhead_bytes=_overhead(nodes, catalog))
+    budget = _budget(preset, chosen, catalog, device, work)
     reasons.extend(_explain(chosen, budget, device))
     warnings.extend(_warn(chosen, budget, catalog))
     return PresetResult(preset, budget.status, tuple(chosen), nodes, budget, work, tuple(dict.fromkeys(warnings)),
                         tuple(reasons))
+
+
+def _budget(preset: Preset, chosen: Sequence[Chosen], catalog: Catalog, device: Device, work: Workload) -> Budget:
+    nodes = _nodes_for(preset, chosen, catalog, device)
+    return estimate(_pieces(chosen, device), work, device, overhead_bytes=_overhead(nodes, catalog))
+
+
+def _refit(preset: Preset, chosen: list[Chosen], catalog: Catalog, device: Device, choices: Choices,
+           work: Workload) -> list[Chosen]:
+    """Slots are filled one by one, so a base model chosen alone may no longer fit once a required add-on
+    joins it (PuLID beside Flux): step the slot choices down again against the whole bundle."""
+    current = _budget(preset, chosen, catalog, device, work)
+    if current.status == "fits" or _near_fit(current) or device.backend == "cpu":
+        return chosen
+    for i, c in enumerate(chosen):
+        if c.companion_of is not None or any(m == c.model.id for m, _ in choices.quant.per_model):
+            continue
+        ranked = _variants(c.model, device, choices)
+        ids = [v.id for v, _ in ranked]
+        if c.variant.id not in ids:
+            continue
+        for k in range(ids.index(c.variant.id) + 1, len(ranked)):  # only smaller steps than the current one
+            variant, note = ranked[k]
+            trial = list(chosen)
+            trial[i] = replace(c, variant=variant, reason=note or label(variant),
+                               step_up=_neighbour([v for v, _ in ranked[:k][::-1]], variant, bigger=True),
+                               step_down=_neighbour([v for v, _ in ranked[k + 1:]], variant, bigger=False))
+            b = _budget(preset, trial, catalog, device, work)
+            if b.status == "fits" or _near_fit(b):
+                return trial
+    return chosen
 
 
 def _neighbour(others: Sequence[Variant], current: Variant, *, bigger: bool) -> str | None:

@@ -92,6 +92,7 @@ def mini_catalog() -> Catalog:
               all_in_one=True),), params_b=3.5, native_resolution=(1024, 1024), memory=MemoryFacts(0.8, 4, 8)),
         Model("piper", "Piper TTS", "piper", "audio", "tts", "mit", "mature", (
             v("piper", "piper-lessac", "onnx", None, "en_US-lessac-medium.onnx", "tts", 63_201_294),),
+            capabilities=("cpu-only",),
             runtime=Runtime("python", package="piper-tts", platforms=("cuda", "rocm", "mps", "cpu"), folders=("tts",)),
             memory=MemoryFacts(working_bytes=200 * MIB)),
         Model("mochi", "Mochi", "mochi", "video", "diffusion_model", "apache-2.0", "experimental", (
@@ -143,8 +144,9 @@ def cpu_only(ram_gib: int = 16) -> Device:
     return device_of(Hardware("linux", "x86_64", Cpu("cpu", 8), ram_gib * GIB, (), None))
 
 
-def catalog_document(catalog: Catalog | None = None) -> dict[str, object]:
-    """``catalog`` in the catalog wire format (``rigfit.catalog/1``), for ``--catalog FILE``."""
+def catalog_document(catalog: Catalog | None = None, prefix: str = "t-") -> dict[str, object]:
+    """``catalog`` in the catalog wire format (``rigfit.catalog/1``), for ``--catalog FILE`` on top of the shipped
+    catalog: model and variant ids and file names get ``prefix`` so nothing shipped is replaced (presets are)."""
     import dataclasses
 
     cat = catalog or mini_catalog()
@@ -159,7 +161,21 @@ def catalog_document(catalog: Catalog | None = None) -> dict[str, object]:
             return [clean(x) for x in o]
         return o
 
-    return {"schema": "rigfit.catalog/1",
-            "licenses": [clean(x) for x in cat.licenses.values()], "models": [clean(x) for x in cat.models.values()],
-            "node_packs": [clean(x) for x in cat.node_packs.values()],
-            "presets": [clean(x) for x in cat.presets.values()]}
+    ids = {*cat.models, *cat.variants}
+
+    def rename(doc: object) -> object:
+        if isinstance(doc, dict):
+            out = {k: rename(v) for k, v in doc.items()}
+            if "filename" in out and "url" in out:
+                out["filename"] = prefix + str(out["filename"])
+                out["url"] = HF + out["filename"]
+            return out
+        if isinstance(doc, list):
+            return [rename(v) for v in doc]
+        return prefix + doc if isinstance(doc, str) and doc in ids else doc
+
+    doc = {"schema": "rigfit.catalog/1",
+           "licenses": [clean(x) for x in cat.licenses.values()], "models": [clean(x) for x in cat.models.values()],
+           "node_packs": [clean(x) for x in cat.node_packs.values()],
+           "presets": [clean(x) for x in cat.presets.values()]}
+    return rename(doc)  # type: ignore[return-value]

@@ -110,6 +110,9 @@ def test_cpu_runs_non_diffusion_runtimes_but_not_diffusion() -> None:
     run = estimate(pieces_for(CAT.models["piper"], piper, "tts", device), Workload(1, 1), device)
     assert run.status == "fits"
     assert estimate(flux_pieces(device), Workload(1024, 1024), device).status == "unsupported"
+    gpu_made = CAT.variants["cuda-only-pth"]
+    slow = estimate(pieces_for(CAT.models["cuda-only"], gpu_made, "tts", device), Workload(1, 1), device)
+    assert slow.status == "offload" and any("slowly" in n for n in slow.notes)
 
 
 def test_offload_without_the_ram_to_hold_the_weights_is_unsupported() -> None:
