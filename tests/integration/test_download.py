@@ -401,7 +401,12 @@ def test_sigkill_at_ten_random_points_then_rerun_ends_verified(server: FileServe
     for kill in range(10):
         before = sum(p.stat().st_size for p in store.rglob("*.rigfit-part")) if store.exists() else 0
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(0.3, 1.2))
+        # A random moment after the process has started writing (start-up time varies with machine load).
+        deadline = time.monotonic() + 20
+        while (proc.poll() is None and time.monotonic() < deadline
+               and not (store.exists() and any(store.rglob("*.rigfit-journal")))):
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.8))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         resumed_runs += before > 0
@@ -420,3 +425,17 @@ def test_sigkill_at_ten_random_points_then_rerun_ends_verified(server: FileServe
     for name, data in files.items():
         assert (comfy / "models" / "loras" / name).read_bytes() == data
     assert not list(store.rglob("*.rigfit-part")) and not list(store.rglob("*.rigfit-journal"))
+
+
+def test_a_second_process_on_the_same_file_is_told_to_wait(server: FileServer, tmp_path: Path) -> None:
+    """Two installs sharing a store never write the same partial file."""
+    from rigfit.shell.partfile import PartLock
+
+    data = os.urandom(10_000)
+    server.add("/lk.bin", data)
+    spec = _spec(server, tmp_path, "lk.bin", data)
+    with PartLock(spec.dest):
+        [result] = _run([spec])
+    assert isinstance(result, DownloadError) and "another rigfit process" in result.message
+    assert server.log == []
+    _ok(_run([spec])[0], data)

@@ -41,6 +41,7 @@ from rigfit.core.plan import split_url
 from rigfit.core.units import MIB, format_bytes
 from rigfit.shell.http import NETWORK_ERRORS, Client, Response, TransientError, is_transient
 from rigfit.shell.partfile import (
+    PartLock,
     PrefixHasher,
     Progress,
     discard,
@@ -113,6 +114,14 @@ class FileFetch:
 
     # ---- rounds -------------------------------------------------------------------------------------
     def run(self) -> Fetched:
+        try:
+            with PartLock(self.spec.dest):
+                return self._rounds()
+        except BlockingIOError as exc:
+            raise DownloadError(f"{self.spec.label} is being downloaded by another rigfit process right now "
+                                f"({exc}); wait for it to finish and run this again", url=self.spec.url) from exc
+
+    def _rounds(self) -> Fetched:
         mismatch_retried = False
         for _ in range(MAX_ROUNDS):
             try:

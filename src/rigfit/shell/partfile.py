@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from rigfit.core.download_plan import Journal, Piece, contiguous_prefix, journal
 
 PART_SUFFIX = ".rigfit-part"
 JOURNAL_SUFFIX = ".rigfit-journal"
+LOCK_SUFFIX = ".rigfit-lock"
 _HASH_BLOCK = 4 << 20
 
 
@@ -56,6 +58,41 @@ def part_path(final: Path) -> Path:
 
 def journal_path(final: Path) -> Path:
     return final.with_name(final.name + JOURNAL_SUFFIX)
+
+
+class PartLock:
+    """An exclusive lock on ``<final>.rigfit-lock`` so that two rigfit processes sharing a store never write
+    the same partial file (the second one is told to wait). The lock dies with its process (``kill -9``)."""
+
+    def __init__(self, final: Path) -> None:
+        self.path = final.with_name(final.name + LOCK_SUFFIX)
+        self.fd = -1
+
+    def __enter__(self) -> PartLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if sys.platform == "win32":  # pragma: no cover - Windows
+                import msvcrt
+
+                msvcrt.locking(self.fd, msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(self.fd)
+            self.fd = -1
+            raise BlockingIOError(f"{self.path.name} is locked by another rigfit process") from exc
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd >= 0:
+            # Unlink while still holding the lock: a process that opened the old file retries on a new one.
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            os.close(self.fd)
+            self.fd = -1
 
 
 def read_journal(final: Path) -> Journal | None:

@@ -32,6 +32,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -39,6 +40,7 @@ from pathlib import Path
 from rigfit.core.folders import COMFYUI_FOLDERS
 
 _HASH_BLOCK = 8 << 20
+_OBJECT_NAME = re.compile(r"^[0-9a-f]{64}$")
 _MARK_BEGIN = "# >>> rigfit model store (written by rigfit; this block is replaced on each install)"
 _MARK_END = "# <<< rigfit model store"
 LINK_MODES = ("hardlink", "symlink", "extra_model_paths", "copy")
@@ -132,6 +134,8 @@ class Store:
         if base.is_dir():
             for sub in sorted(base.iterdir()):
                 for obj in sorted(sub.iterdir()):
+                    if not _OBJECT_NAME.match(obj.name):
+                        continue  # partial data, journals and locks of downloads in progress
                     count += 1
                     total += obj.stat().st_size
                     if self.sha_of(obj) != obj.name:
