@@ -122,8 +122,16 @@ def judge_torch(probe: Mapping[str, Any], expected: GpuExpectation) -> list[Find
         if arch_supported(arch_list, expected.sm):
             out.append(Finding("torch supports the card", OK, f"{tag} is served by {' '.join(arch_list)}"))
         else:
+            built = [a for a in (_arch(e) for e in arch_list) if a is not None]
+            older = bool(built) and expected.sm < min((a[1], a[2]) for a in built)
+            # CUDA 12.8+ builds dropped Maxwell/Pascal/Volta kernels; Blackwell needs 12.8+ builds.
+            hint = (
+                "re-plan with an older torch index that still ships it (cu126)"
+                if older
+                else "re-plan with a newer torch index (Blackwell needs cu128 or later)"
+            )
             out.append(Finding("torch supports the card", FAIL, f"this torch build has no kernels for {tag} (built for {' '.join(arch_list) or 'nothing'})",
-                               "re-plan with a newer torch index (Blackwell needs cu128 or later), then " + reinstall))  # fmt: skip
+                               f"{hint}, then {reinstall}"))  # fmt: skip
     return out
 
 

@@ -25,8 +25,13 @@ TORCH_FAMILY = ("torch", "torchvision", "torchaudio")
 
 
 def uv_binary() -> str:
-    import uv
+    """The uv that ships with rigfit (a dependency); a ``uv`` on PATH when rigfit runs without it."""
+    try:
+        import uv
+    except ImportError:
+        import shutil
 
+        return shutil.which("uv") or "uv"
     return str(uv.find_uv_bin())
 
 

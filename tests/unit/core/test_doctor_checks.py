@@ -65,3 +65,11 @@ def test_import_failure_points_at_the_python_step() -> None:
 def test_torch_change_is_a_failure() -> None:
     assert judge_torch_change(["torch==2.8.0"], ["torch==2.8.0"]).status == "ok"
     assert judge_torch_change(["torch==2.8.0"], ["torch==2.9.1"]).status == "fail"
+
+
+def test_old_card_on_a_new_build_points_to_an_older_index() -> None:
+    """Measured on an H200 (torch 2.11.0+cu130 lists sm_75..sm_120): a Pascal card needs cu126, not newer."""
+    cu130 = ["sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120"]
+    probe = {"torch": "2.11.0+cu130", "cuda_build": "13.0", "cuda_available": True, "arch_list": cu130}
+    bad = judge_torch(probe, expect_gpu("nvidia", "GeForce GTX 1080", "6.1"))[-1]
+    assert bad.status == "fail" and "sm_61" in bad.message and bad.fix and "cu126" in bad.fix
