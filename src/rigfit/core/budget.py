@@ -206,10 +206,14 @@ def estimate(
 
     run = _sum(pieces, "run")
     if run:
+        # A standalone runtime (TTS, lip sync, 3D) is outside ComfyUI's model management, and its working
+        # memory comes from a published whole-process figure that already holds the CUDA context: neither
+        # the context nor ComfyUI's reserve is added again. Without a figure, the context is.
         weights = sum(p.weight_bytes for p in run) + overhead_bytes
         act = sum(p.working_bytes for p in run)
-        stages.append(Stage("run", weights, act, ctx + weights + act, ctx + weights + act + reserve,
-                            ctx + weights + act + reserve))
+        extra = 0 if all(p.working_bytes for p in run) else ctx
+        stages.append(Stage("run", weights, act, extra + weights + act, extra + weights + act,
+                            extra + weights + act))
 
     required = max((s.need_bytes for s in stages), default=0)
     minimum = max((s.min_bytes for s in stages), default=0)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from rigfit.core.budget import Budget, Piece, Workload, estimate
-from rigfit.core.bundle import Chosen, file_bytes, pieces_for, requirements_of, resident_bytes
+from rigfit.core.bundle import Chosen, file_bytes, pieces_for, requirements_of, resident_bytes, stage_of
 from rigfit.core.catalog.schema import Catalog, Model, Preset, Requirement, Variant
 from rigfit.core.errors import UsageError
 from rigfit.core.quant import (
@@ -113,31 +113,45 @@ def _variants(model: Model, device: Device, choices: Choices) -> list[tuple[Vari
 
 def _companions(reqs: Sequence[Requirement], catalog: Catalog, device: Device, choices: Choices,
                 owner: str, taken: dict[str, Chosen]) -> tuple[list[Chosen], list[str]]:
-    """Pick each requirement's model and variant: the best that fits its own stage, else the smallest."""
-    chosen: list[Chosen] = []
+    """Pick each requirement's model and variant: the best whose stage (with the other companions of that
+    stage at their smallest) fits, else the smallest."""
     warnings: list[str] = []
+    options: list[tuple[Requirement, Model, list[tuple[Variant, str]]] | None] = []
     for req in reqs:
-        done = next((c for c in taken.values() if c.model.id in req.models and c.role == req.role), None)
-        if done is not None:
+        if any(c.model.id in req.models and c.role == req.role for c in taken.values()):
+            options.append(None)
             continue
-        pick: Chosen | None = None
+        found = None
         for model_id in req.models:
             model = catalog.models.get(model_id)
             if model is None or _allowed(model, req.role, catalog, device, choices) is not None:
                 continue
             ranked = _variants(model, device, choices)
-            if not ranked:
-                continue
-            room = device.vram_bytes - 2 * GIB
-            fitting = [(v, r) for v, r in ranked if device.backend == "cpu" or resident_bytes(v, device) <= room]
-            v, why = fitting[0] if fitting else min(ranked, key=lambda item: file_bytes(item[0]))
-            pick = Chosen(req.role, model, v, why or label(v), companion_of=owner)
-            break
-        if pick is None:
-            if not req.optional:
-                warnings.append(f"{owner}: no allowed model for its {req.role} ({', '.join(req.models)})")
+            if ranked:
+                found = (req, model, ranked)
+                break
+        if found is None and not req.optional:
+            warnings.append(f"{owner}: no allowed model for its {req.role} ({', '.join(req.models)})")
+        options.append(found)
+
+    def size(model: Model, v: Variant) -> int:
+        return resident_bytes(v, device, diffusion=False, comfyui=model.runtime.kind == "comfyui",
+                              params_b=model.params_b)
+
+    floors = [0 if o is None else min(size(o[1], v) for v, _ in o[2]) for o in options]
+    stages = ["" if o is None else stage_of(o[1], o[1].role) for o in options]
+    chosen: list[Chosen] = []
+    used: dict[str, int] = {}
+    for i, opt in enumerate(options):
+        if opt is None:
             continue
-        chosen.append(pick)
+        req, model, ranked = opt
+        later = sum(floors[j] for j in range(i + 1, len(options)) if stages[j] == stages[i])
+        room = device.vram_bytes - 2 * GIB - used.get(stages[i], 0) - later
+        fitting = [(v, r) for v, r in ranked if device.backend == "cpu" or size(model, v) <= room]
+        v, why = fitting[0] if fitting else min(ranked, key=lambda item: size(model, item[0]))
+        used[stages[i]] = used.get(stages[i], 0) + size(model, v)
+        chosen.append(Chosen(req.role, model, v, why or label(v), companion_of=owner))
     return chosen, warnings
 
 
@@ -205,7 +219,7 @@ def _try(preset: Preset, base: Sequence[Chosen], slot: Chosen, catalog: Catalog,
     return bundle, estimate(_pieces(bundle, device), work, device, overhead_bytes=_overhead(nodes, catalog)), warnings
 
 
-def _near_fit(b: Budget) -> bool:
+def near_fit(b: Budget) -> bool:
     """Offloading so little that it is as good as fitting: a sliver of the weights streamed, barely slower."""
     if b.status != "offload":
         return False
@@ -268,7 +282,7 @@ def resolve_preset(catalog: Catalog, preset: Preset, device: Device, choices: Ch
                               _mlx_note(model, device))
                 attempt = _try(preset, chosen, pick, catalog, device, choices, work)
                 budget = attempt[1]
-                if budget.status == "fits" or _near_fit(budget):
+                if budget.status == "fits" or near_fit(budget):
                     best = attempt
                     break
                 if budget.status == "offload" and (
@@ -309,7 +323,7 @@ def _refit(preset: Preset, chosen: list[Chosen], catalog: Catalog, device: Devic
     """Slots are filled one by one, so a base model chosen alone may no longer fit once a required add-on
     joins it (PuLID beside Flux): step the slot choices down again against the whole bundle."""
     current = _budget(preset, chosen, catalog, device, work)
-    if current.status == "fits" or _near_fit(current) or device.backend == "cpu":
+    if current.status == "fits" or near_fit(current) or device.backend == "cpu":
         return chosen
     for i, c in enumerate(chosen):
         if c.companion_of is not None or any(m == c.model.id for m, _ in choices.quant.per_model):
@@ -325,7 +339,7 @@ def _refit(preset: Preset, chosen: list[Chosen], catalog: Catalog, device: Devic
                                step_up=_neighbour([v for v, _ in ranked[:k][::-1]], variant, bigger=True),
                                step_down=_neighbour([v for v, _ in ranked[k + 1:]], variant, bigger=False))
             b = _budget(preset, trial, catalog, device, work)
-            if b.status == "fits" or _near_fit(b):
+            if b.status == "fits" or near_fit(b):
                 return trial
     return chosen
 
