@@ -32,7 +32,9 @@ def test_the_corpus_has_at_least_25_broken_files_each_with_its_expected_message(
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
-def test_validate_rejects_each_broken_catalog_with_its_message(case: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_rejects_each_broken_catalog_with_its_message(
+    case: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Every broken file exits 2 and names the problem (file:key: message) on stderr."""
     expected = case.with_suffix(".expected").read_text(encoding="utf-8").strip()
     status = main(["catalog", "validate", str(case)])
@@ -47,6 +49,49 @@ def test_validate_passes_on_the_shipped_catalog(tmp_path: Path) -> None:
     result = _rigfit("catalog", "validate", home=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("catalog OK: the shipped catalog:")
+
+
+def test_validate_accepts_a_valid_user_catalog_on_top_of_the_shipped_one(tmp_path: Path) -> None:
+    user = tmp_path / "extra.json"
+    user.write_text(
+        json.dumps(
+            {
+                "schema": "rigfit.catalog/1",
+                "models": [
+                    {
+                        "id": "my-lora",
+                        "name": "My LoRA",
+                        "family": "flux1",
+                        "category": "aux",
+                        "role": "lora",
+                        "license": "apache-2.0",
+                        "maturity": "experimental",
+                        "requires": [{"role": "base_model", "models": ["flux1-schnell"]}],
+                        "variants": [
+                            {
+                                "id": "my-lora-bf16",
+                                "format": "bf16",
+                                "quant": None,
+                                "files": [
+                                    {
+                                        "filename": "my-lora.safetensors",
+                                        "folder": "loras",
+                                        "url": "https://example.org/my-lora.safetensors",
+                                        "bytes": 1234,
+                                        "bytes_exact": True,
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    result = _rigfit("catalog", "validate", str(user), home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"catalog OK: {user} on top of the shipped catalog")
 
 
 def test_validate_json_reports_counts(tmp_path: Path) -> None:
@@ -66,8 +111,14 @@ def test_broken_file_in_a_real_process_exits_2_with_every_problem_listed(tmp_pat
                 "schema": "rigfit.catalog/1",
                 "licenses": [{"id": "x-nc", "name": "X non-commercial", "commercial": True}],
                 "presets": [
-                    {"id": "mine", "name": "M", "description": "", "category": "image", "maturity": "mature",
-                     "components": [{"role": "base_model", "models": ["sdxl"]}]}
+                    {
+                        "id": "mine",
+                        "name": "M",
+                        "description": "",
+                        "category": "image",
+                        "maturity": "mature",
+                        "components": [{"role": "base_model", "models": ["sdxl"]}],
+                    }
                 ],
             }
         ),
@@ -77,7 +128,10 @@ def test_broken_file_in_a_real_process_exits_2_with_every_problem_listed(tmp_pat
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert any(line.startswith(f"{user}:licenses[x-nc].commercial:") for line in lines)
-    assert any(line.startswith(f"{user}:presets[mine].components[0].models[0]: unknown model 'sdxl'") for line in lines)
+    assert any(
+        line.startswith(f"{user}:presets[mine].components[0].models[0]: unknown model 'sdxl'")
+        for line in lines
+    )
     assert lines[-1] == "rigfit: error: the catalog has 2 problems"
     assert "Traceback" not in result.stderr
 
@@ -103,7 +157,15 @@ def test_list_json_has_exactly_the_contract_keys(tmp_path: Path) -> None:
 def test_list_renders_a_table_per_category(tmp_path: Path) -> None:
     result = _rigfit("catalog", "list", home=tmp_path)
     assert result.returncode == 0, result.stderr
-    for title in ("image models", "video models", "audio models", "3d models", "aux models", "node packs", "presets"):
+    for title in (
+        "image models",
+        "video models",
+        "audio models",
+        "3d models",
+        "aux models",
+        "node packs",
+        "presets",
+    ):
         assert title in result.stdout
 
 
@@ -115,8 +177,14 @@ def test_a_user_catalog_replaces_a_shipped_entry_and_adds_new_ones(tmp_path: Pat
             {
                 "schema": "rigfit.catalog/1",
                 "presets": [
-                    {"id": "anime", "name": "My anime", "description": "SD1.5 only", "category": "image",
-                     "maturity": "mature", "components": [{"role": "base_model", "models": ["dreamshaper-8"]}]}
+                    {
+                        "id": "anime",
+                        "name": "My anime",
+                        "description": "SD1.5 only",
+                        "category": "image",
+                        "maturity": "mature",
+                        "components": [{"role": "base_model", "models": ["dreamshaper-8"]}],
+                    }
                 ],
             }
         ),

@@ -16,29 +16,78 @@ REFERENCE = Path(__file__).resolve().parents[2] / "data" / "catalog_reference_fa
 
 # Every family the issue lists, with the catalog model that stands for it.
 FAMILIES = {
-    "SD1.5": "sd15", "SDXL": "sdxl-base", "SD3.5 Medium": "sd35-medium", "SD3.5 Large": "sd35-large",
-    "Flux.1 dev": "flux1-dev", "Flux.1 schnell": "flux1-schnell", "Flux.1 Fill": "flux1-fill-dev",
-    "Flux.1 Depth": "flux1-depth-dev", "Flux.1 Canny": "flux1-canny-dev", "Flux.1 Redux": "flux1-redux-dev",
-    "Flux.1 Kontext": "flux1-kontext-dev", "Wan 2.2 5B": "wan22-ti2v-5b", "Wan 2.2 14B": "wan22-t2v-a14b",
-    "LTX-Video 2B": "ltxv-2b", "LTX-2": "ltx-2", "HunyuanVideo": "hunyuan-video", "HunyuanVideo 1.5": "hunyuan-video-15",
-    "AnimateDiff": "animatediff-sd15", "CogVideoX-5B": "cogvideox-5b", "Mochi": "mochi-1-preview", "F5-TTS": "f5-tts",
-    "XTTS-v2": "xtts-v2", "Piper": "piper", "MusicGen": "musicgen-medium", "ACE-Step": "ace-step-v1",
-    "AudioLDM 2": "audioldm2", "Stable Audio Open": "stable-audio-open", "LatentSync 1.6": "latentsync-16",
-    "SadTalker": "sadtalker", "LivePortrait": "liveportrait", "MuseTalk": "musetalk", "TripoSR": "triposr",
-    "InstantMesh": "instantmesh", "Hunyuan3D": "hunyuan3d-2", "Shap-E": "shap-e", "Point-E": "point-e",
+    "SD1.5": "sd15",
+    "SDXL": "sdxl-base",
+    "SD3.5 Medium": "sd35-medium",
+    "SD3.5 Large": "sd35-large",
+    "Flux.1 dev": "flux1-dev",
+    "Flux.1 schnell": "flux1-schnell",
+    "Flux.1 Fill": "flux1-fill-dev",
+    "Flux.1 Depth": "flux1-depth-dev",
+    "Flux.1 Canny": "flux1-canny-dev",
+    "Flux.1 Redux": "flux1-redux-dev",
+    "Flux.1 Kontext": "flux1-kontext-dev",
+    "Wan 2.2 5B": "wan22-ti2v-5b",
+    "Wan 2.2 14B": "wan22-t2v-a14b",
+    "LTX-Video 2B": "ltxv-2b",
+    "LTX-2": "ltx-2",
+    "HunyuanVideo": "hunyuan-video",
+    "HunyuanVideo 1.5": "hunyuan-video-15",
+    "AnimateDiff": "animatediff-sd15",
+    "CogVideoX-5B": "cogvideox-5b",
+    "Mochi": "mochi-1-preview",
+    "F5-TTS": "f5-tts",
+    "XTTS-v2": "xtts-v2",
+    "Piper": "piper",
+    "MusicGen": "musicgen-medium",
+    "ACE-Step": "ace-step-v1",
+    "AudioLDM 2": "audioldm2",
+    "Stable Audio Open": "stable-audio-open",
+    "LatentSync 1.6": "latentsync-16",
+    "SadTalker": "sadtalker",
+    "LivePortrait": "liveportrait",
+    "MuseTalk": "musetalk",
+    "TripoSR": "triposr",
+    "InstantMesh": "instantmesh",
+    "Hunyuan3D": "hunyuan3d-2",
+    "Shap-E": "shap-e",
+    "Point-E": "point-e",
     "FLUX.2": "flux2-dev",
-    "ControlNet": "controlnet-sd15-canny", "IP-Adapter": "ip-adapter-plus-sd15", "CLIP-vision": "clip-vision-vit-h",
-    "InstantID": "instantid", "PuLID": "pulid-flux", "InsightFace antelopev2": "insightface-antelopev2",
-    "CodeFormer": "codeformer", "Real-ESRGAN": "realesrgan-x4plus", "4x-AnimeSharp": "4x-animesharp", "RIFE": "rife",
-    "kl-f8-anime2": "kl-f8-anime2", "easynegative": "easynegative", "bad-hands-5": "bad-hands-5",
-    "CLIP-L": "clip-l", "CLIP-G": "clip-g", "T5-XXL": "t5xxl", "umT5-XXL": "umt5-xxl", "LLaVA-Llama-3": "llava-llama3",
+    "ControlNet": "controlnet-sd15-canny",
+    "IP-Adapter": "ip-adapter-plus-sd15",
+    "CLIP-vision": "clip-vision-vit-h",
+    "InstantID": "instantid",
+    "PuLID": "pulid-flux",
+    "InsightFace antelopev2": "insightface-antelopev2",
+    "CodeFormer": "codeformer",
+    "Real-ESRGAN": "realesrgan-x4plus",
+    "4x-AnimeSharp": "4x-animesharp",
+    "RIFE": "rife",
+    "kl-f8-anime2": "kl-f8-anime2",
+    "easynegative": "easynegative",
+    "bad-hands-5": "bad-hands-5",
+    "CLIP-L": "clip-l",
+    "CLIP-G": "clip-g",
+    "T5-XXL": "t5xxl",
+    "umT5-XXL": "umt5-xxl",
+    "LLaVA-Llama-3": "llava-llama3",
     "Qwen2.5-VL": "qwen-2.5-vl-7b",
 }
 PRESETS = ("photorealism", "anime", "video", "lightweight", "character", "voice", "music", "lipsync", "3d")
 SPEC_PACKS = (
-    "comfyui-manager", "comfyui-ipadapter-plus", "comfyui-controlnet-aux", "comfyui-videohelpersuite",
-    "comfyui-ic-light", "comfyui-instantid", "comfyui-pulid-flux", "comfyui-frame-interpolation", "efficiency-nodes",
-    "comfyui-gguf", "comfyui-animatediff-evolved", "comfyui-impact-pack", "comfyui-tiled-diffusion",
+    "comfyui-manager",
+    "comfyui-ipadapter-plus",
+    "comfyui-controlnet-aux",
+    "comfyui-videohelpersuite",
+    "comfyui-ic-light",
+    "comfyui-instantid",
+    "comfyui-pulid-flux",
+    "comfyui-frame-interpolation",
+    "efficiency-nodes",
+    "comfyui-gguf",
+    "comfyui-animatediff-evolved",
+    "comfyui-impact-pack",
+    "comfyui-tiled-diffusion",
 )
 NC_MARKS = re.compile(r"non-commercial|noncommercial|-nc-|research")
 
@@ -49,7 +98,9 @@ def catalog() -> Catalog:
 
 
 @pytest.mark.parametrize(("family", "model_id"), FAMILIES.items(), ids=list(FAMILIES))
-def test_every_family_of_the_issue_has_a_variant_of_real_files(catalog: Catalog, family: str, model_id: str) -> None:
+def test_every_family_of_the_issue_has_a_variant_of_real_files(
+    catalog: Catalog, family: str, model_id: str
+) -> None:
     model = catalog.models[model_id]
     assert model.variants, family
     for variant in model.variants:
@@ -78,8 +129,13 @@ def test_every_non_commercial_licence_is_marked(catalog: Catalog) -> None:
     for lic in catalog.licenses.values():
         if NC_MARKS.search(f"{lic.id} {lic.name}".lower()):
             assert lic.commercial is False, lic.id
-    for must_be_nc in ("flux-1-dev-non-commercial-license", "cc-by-nc-4.0", "insightface-non-commercial",
-                       "coqui-public-model-license", "s-lab-1.0"):
+    for must_be_nc in (
+        "flux-1-dev-non-commercial-license",
+        "cc-by-nc-4.0",
+        "insightface-non-commercial",
+        "coqui-public-model-license",
+        "s-lab-1.0",
+    ):
         assert catalog.licenses[must_be_nc].commercial is False
     assert catalog.models["flux1-schnell"].license == "apache-2.0"
     assert catalog.licenses[catalog.models["flux1-dev"].license].commercial is False
@@ -92,7 +148,10 @@ def test_every_preset_exists_and_every_slot_has_a_candidate_that_is_not_excluded
         assert preset.min_vram_bytes <= preset.recommended_vram_bytes, preset.id
         for component in preset.components:
             assert all(m in catalog.models for m in component.models)
-            assert any(catalog.models[m].excluded is None for m in component.models), (preset.id, component.role)
+            assert any(catalog.models[m].excluded is None for m in component.models), (
+                preset.id,
+                component.role,
+            )
         assert all(p in catalog.node_packs for p in preset.node_packs)
         if preset.category in ("image", "video"):
             assert preset.resolution is not None, preset.id
@@ -122,7 +181,10 @@ def test_companions_are_required_as_comfyui_needs_them(catalog: Catalog) -> None
     assert ("umt5-xxl",) in required("wan22-t2v-a14b") and ("wan21-vae",) in required("wan22-t2v-a14b")
     assert ("wan22-vae",) in required("wan22-ti2v-5b")
     experts = catalog.variants["wan22-t2v-a14b-fp8-scaled"].files
-    assert {("high_noise" in f.filename, "low_noise" in f.filename) for f in experts} == {(True, False), (False, True)}
+    assert {("high_noise" in f.filename, "low_noise" in f.filename) for f in experts} == {
+        (True, False),
+        (False, True),
+    }
     t5 = {(v.format, v.quant) for v in catalog.models["t5xxl"].variants}
     assert {("fp16", None), ("fp8", "e4m3fn"), ("fp8", "e4m3fn_scaled"), ("gguf", "Q8_0")} <= t5
 
@@ -179,8 +241,13 @@ def test_exact_sizes_and_hashes_match_the_reference_facts() -> None:
 
 
 def test_memory_facts_are_filled_for_the_diffusion_families(catalog: Catalog) -> None:
-    for model_id, factor in (("sd15", 1.0), ("sdxl-base", 0.8), ("sd35-medium", 1.2), ("flux1-dev", 3.1),
-                             ("hunyuan-video", 1.8)):
+    for model_id, factor in (
+        ("sd15", 1.0),
+        ("sdxl-base", 0.8),
+        ("sd35-medium", 1.2),
+        ("flux1-dev", 3.1),
+        ("hunyuan-video", 1.8),
+    ):
         assert catalog.models[model_id].memory.usage_factor == factor
     assert catalog.models["wan22-ti2v-5b"].memory.spatial_compression == 16
     assert catalog.models["ltxv-2b"].memory.temporal_compression == 8

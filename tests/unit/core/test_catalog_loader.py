@@ -42,7 +42,14 @@ def _base() -> dict[str, Any]:
                 "role": "text_encoder",
                 "license": "mit",
                 "maturity": "mature",
-                "variants": [{"id": "enc-fp16", "format": "fp16", "quant": None, "files": [_file(filename="enc.sft", folder="text_encoders")]}],
+                "variants": [
+                    {
+                        "id": "enc-fp16",
+                        "format": "fp16",
+                        "quant": None,
+                        "files": [_file(filename="enc.sft", folder="text_encoders")],
+                    }
+                ],
             },
             {
                 "id": "base",
@@ -55,25 +62,45 @@ def _base() -> dict[str, Any]:
                 "requires": [{"role": "text_encoder", "models": ["enc"]}],
                 "variants": [
                     {"id": "base-fp16", "format": "fp16", "quant": None, "files": [_file()]},
-                    {"id": "base-gguf-q4_k_m", "format": "gguf", "quant": "Q4_K_M",
-                     "files": [_file(filename="base-Q4_K_M.gguf", folder="diffusion_models")], "node_packs": ["gguf"]},
+                    {
+                        "id": "base-gguf-q4_k_m",
+                        "format": "gguf",
+                        "quant": "Q4_K_M",
+                        "files": [_file(filename="base-Q4_K_M.gguf", folder="diffusion_models")],
+                        "node_packs": ["gguf"],
+                    },
                 ],
             },
         ],
         "node_packs": [
-            {"id": "gguf", "name": "GGUF", "repo": "https://github.com/city96/ComfyUI-GGUF", "commit": "b" * 40,
-             "stability": 4, "folders": ["pack_models"]},
+            {
+                "id": "gguf",
+                "name": "GGUF",
+                "repo": "https://github.com/city96/ComfyUI-GGUF",
+                "commit": "b" * 40,
+                "stability": 4,
+                "folders": ["pack_models"],
+            },
         ],
         "presets": [
-            {"id": "demo", "name": "Demo", "description": "d", "category": "image", "maturity": "mature",
-             "components": [{"role": "base_model", "models": ["base"]}]},
+            {
+                "id": "demo",
+                "name": "Demo",
+                "description": "d",
+                "category": "image",
+                "maturity": "mature",
+                "components": [{"role": "base_model", "models": ["base"]}],
+            },
         ],
     }
 
 
 def _problems(*docs: Any, layers: tuple[Any, ...] = ()) -> list[str]:
     with pytest.raises(CatalogError) as info:
-        build_catalog([(f"f{i}.json", d) for i, d in enumerate(docs)], [(f"user{i}.json", d) for i, d in enumerate(layers)])
+        build_catalog(
+            [(f"f{i}.json", d) for i, d in enumerate(docs)],
+            [(f"user{i}.json", d) for i, d in enumerate(layers)],
+        )
     return list(info.value.problems)
 
 
@@ -104,7 +131,9 @@ def test_every_problem_of_every_file_is_reported_in_one_error() -> None:
     second["presets"][0]["components"][0]["models"] = ["bsae"]
     problems = _problems(first, second)
     assert any(p.startswith("f0.json:models[enc].maturity: 'stable' is not one of") for p in problems)
-    assert any(p.startswith("f1.json:presets[other].components[0].models[0]: unknown model 'bsae'") for p in problems)
+    assert any(
+        p.startswith("f1.json:presets[other].components[0].models[0]: unknown model 'bsae'") for p in problems
+    )
     assert any("did you mean 'base'" in p for p in problems)
 
 
@@ -155,7 +184,10 @@ def test_dangling_references_are_reported_everywhere_they_occur() -> None:
     problems = "\n".join(_problems(doc))
     assert "models[base].license: unknown licence 'mti' (did you mean 'mit'?)" in problems
     assert "models[base].requires[0].models[0]: unknown model 'encoder'" in problems
-    assert "variants[base-gguf-q4_k_m].node_packs[0]: unknown node pack 'ggfu' (did you mean 'gguf'?)" in problems
+    assert (
+        "variants[base-gguf-q4_k_m].node_packs[0]: unknown node pack 'ggfu' (did you mean 'gguf'?)"
+        in problems
+    )
     assert "node_packs[gguf].models[0]: unknown model 'nope'" in problems
     assert "presets[demo].node_packs[0]: unknown node pack 'missing-pack'" in problems
 
@@ -163,7 +195,9 @@ def test_dangling_references_are_reported_everywhere_they_occur() -> None:
 def test_duplicate_ids_in_the_shipped_files_are_errors_but_a_user_layer_replaces() -> None:
     dup = _base()
     problems = _problems(_base(), dup)
-    assert any("f1.json:licenses[mit].id: duplicate id 'mit' (first defined in f0.json)" in p for p in problems)
+    assert any(
+        "f1.json:licenses[mit].id: duplicate id 'mit' (first defined in f0.json)" in p for p in problems
+    )
 
     layer = {"schema": "rigfit.catalog/1", "models": [copy.deepcopy(_base()["models"][0])]}
     layer["models"][0]["name"] = "Replaced encoder"
@@ -179,9 +213,19 @@ def test_an_id_twice_in_one_user_layer_is_an_error() -> None:
 
 
 def test_a_user_layer_is_checked_against_the_merged_catalog() -> None:
-    layer = {"schema": "rigfit.catalog/1", "presets": [
-        {"id": "mine", "name": "Mine", "description": "", "category": "image", "maturity": "mature",
-         "components": [{"role": "base_model", "models": ["base", "ghost"]}]}]}
+    layer = {
+        "schema": "rigfit.catalog/1",
+        "presets": [
+            {
+                "id": "mine",
+                "name": "Mine",
+                "description": "",
+                "category": "image",
+                "maturity": "mature",
+                "components": [{"role": "base_model", "models": ["base", "ghost"]}],
+            }
+        ],
+    }
     problems = _problems(_base(), layers=(layer,))
     assert problems == ["user0.json:presets[mine].components[0].models[1]: unknown model 'ghost'"]
 
@@ -190,29 +234,39 @@ def test_a_licence_that_reads_non_commercial_must_say_so() -> None:
     doc = _base()
     doc["licenses"][1]["commercial"] = True
     (problem,) = _problems(doc)
-    assert problem.startswith("f0.json:licenses[cc-by-nc-4.0].commercial: the licence reads as non-commercial")
+    assert problem.startswith(
+        "f0.json:licenses[cc-by-nc-4.0].commercial: the licence reads as non-commercial"
+    )
 
 
 def test_ids_share_one_namespace_across_models_variants_packs_and_presets() -> None:
     doc = _base()
     doc["presets"][0]["id"] = "base-fp16"
     problems = _problems(doc)
-    assert any("variants[base-fp16].id: id 'base-fp16' is already used by f0.json:presets[base-fp16]" in p for p in problems)
+    assert any(
+        "variants[base-fp16].id: id 'base-fp16' is already used by f0.json:presets[base-fp16]" in p
+        for p in problems
+    )
 
 
 def test_two_different_files_cannot_land_on_the_same_path() -> None:
     doc = _base()
-    doc["models"][0]["variants"][0]["files"][0].update(filename="model.safetensors", folder="checkpoints", bytes=7)
+    doc["models"][0]["variants"][0]["files"][0].update(
+        filename="model.safetensors", folder="checkpoints", bytes=7
+    )
     problems = _problems(doc)
-    assert any("checkpoints/model.safetensors is also the destination of a different file" in p for p in problems)
+    assert any(
+        "checkpoints/model.safetensors is also the destination of a different file" in p for p in problems
+    )
 
 
 def test_the_same_file_shared_by_two_variants_is_fine() -> None:
     doc = _base()
     doc["models"][0]["variants"][0]["files"][0] = _file()
-    assert build_catalog([("a.json", doc)]).variants["enc-fp16"].files[0] == build_catalog(
-        [("a.json", doc)]
-    ).variants["base-fp16"].files[0]
+    assert (
+        build_catalog([("a.json", doc)]).variants["enc-fp16"].files[0]
+        == build_catalog([("a.json", doc)]).variants["base-fp16"].files[0]
+    )
 
 
 @pytest.mark.parametrize(
@@ -234,12 +288,25 @@ def test_format_and_quant_must_agree(fmt: str, quant: str | None, expected: str)
 
 def test_published_figures_name_real_variants_and_components() -> None:
     doc = _base()
-    doc["models"][1]["memory"] = {"published": [
-        {"vram_bytes": 10, "runtime": "comfyui", "settings": "s", "source": "x", "measured": True,
-         "variant": "base-fp8", "components": ["enc-fp16", "enc-fp32"]}]}
+    doc["models"][1]["memory"] = {
+        "published": [
+            {
+                "vram_bytes": 10,
+                "runtime": "comfyui",
+                "settings": "s",
+                "source": "x",
+                "measured": True,
+                "variant": "base-fp8",
+                "components": ["enc-fp16", "enc-fp32"],
+            }
+        ]
+    }
     problems = _problems(doc)
     assert any("published[0].variant: unknown variant 'base-fp8' of model 'base'" in p for p in problems)
-    assert any("published[0].components[1]: unknown variant 'enc-fp32' (did you mean 'enc-fp16'?)" in p for p in problems)
+    assert any(
+        "published[0].components[1]: unknown variant 'enc-fp32' (did you mean 'enc-fp16'?)" in p
+        for p in problems
+    )
 
 
 def test_a_node_pack_runtime_must_name_an_existing_pack_and_python_a_package() -> None:
@@ -263,8 +330,16 @@ def test_a_runtime_folder_makes_a_file_folder_known() -> None:
     [
         pytest.param([], "a catalog file must be a JSON object, not a list", id="not-an-object"),
         pytest.param({"schema": "rigfit.catalog/2"}, "schema: must be 'rigfit.catalog/1'", id="wrong-schema"),
-        pytest.param({"schema": "rigfit.catalog/1", "model": []}, "unknown section 'model' (did you mean 'models'?)", id="section-typo"),
-        pytest.param({"schema": "rigfit.catalog/1", "models": {}}, "models: must be a list, not an object", id="section-type"),
+        pytest.param(
+            {"schema": "rigfit.catalog/1", "model": []},
+            "unknown section 'model' (did you mean 'models'?)",
+            id="section-typo",
+        ),
+        pytest.param(
+            {"schema": "rigfit.catalog/1", "models": {}},
+            "models: must be a list, not an object",
+            id="section-type",
+        ),
     ],
 )
 def test_document_level_problems(document: Any, expected: str) -> None:
