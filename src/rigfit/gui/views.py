@@ -91,7 +91,8 @@ class PresetView:
     category: str
     status: str  # fits | offload | unsupported | excluded
     maturity: str
-    licence_note: str
+    licence_note: str  # short: "commercial use allowed" / "non-commercial licence"
+    licence_detail: str  # the licences by name
     commercial_ok: bool
     selected: bool
     components: tuple[ComponentView, ...]
@@ -102,6 +103,7 @@ class PresetView:
     launch_args: tuple[str, ...]
     warnings: tuple[str, ...]
     reasons: tuple[str, ...]
+    headline: str = ""  # the one reason that explains the status
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,6 +127,13 @@ class RigfitWizard(QWizard):
         self.setPage(PAGE_FINISH, FinishPage(self.session))
         self.setStartId(PAGE_HARDWARE)
 
+    def done(self, result: int) -> None:
+        # Closing stops the work in progress; partial downloads stay for the next run to resume.
+        from rigfit.gui.worker import Job
+
+        Job.stop_all()
+        super().done(result)
+
     def _show_error(self, message: str, details: str) -> None:
         from rigfit.gui.pages.widgets import show_error
 

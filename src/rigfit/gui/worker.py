@@ -11,9 +11,10 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from rigfit.core.errors import RigfitError
-from rigfit.gui.qt import QObject, QThread, Signal
+from rigfit.gui.qt import QThread, Signal
 from rigfit.gui.views import Progress
 
 Emit = Callable[[object], None]
@@ -49,10 +50,31 @@ class Job(QThread):
     succeeded = Signal(object)
     failed = Signal(str, str)
 
-    def __init__(self, task: Task, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+    # Running jobs are owned here, not by a page: a QThread destroyed while its thread runs aborts the
+    # process, so a job lives until its thread has returned, whatever happens to the window meanwhile.
+    _running: ClassVar[set[Job]] = set()
+
+    def __init__(self, task: Task) -> None:
+        super().__init__(None)
         self._task = task
         self.cancel_event = threading.Event()
+        self.finished.connect(self._release)
+
+    def start(self, priority: QThread.Priority = QThread.Priority.InheritPriority) -> None:
+        Job._running.add(self)
+        super().start(priority)
+
+    def _release(self) -> None:
+        Job._running.discard(self)
+        self.deleteLater()
+
+    @classmethod
+    def stop_all(cls, timeout_ms: int = 30_000) -> None:
+        """Cancel every running job and wait for its thread (the window is closing)."""
+        for job in list(cls._running):
+            job.cancel()
+        for job in list(cls._running):
+            job.wait(timeout_ms)
 
     def cancel(self) -> None:
         self.cancel_event.set()

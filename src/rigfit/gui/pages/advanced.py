@@ -13,6 +13,7 @@ from rigfit.gui.pages.widgets import (
     clear_layout,
     focused_name,
     gb,
+    gib,
     legend,
     refocus,
     wrapped,
@@ -48,7 +49,10 @@ class ComponentRow:
         grid.addWidget(QLabel(view.model_name, host), row, 1)
         self.combo = QComboBox(host)
         self.combo.setObjectName(f"quant-{view.model}")
-        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # Sized for the usable choices; the open list is as wide as its longest entry (a disabled one's reason).
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(max(12, *(len(option_text(o.label, o.bytes, True, "")) for o in
+                                                     view.options)) if view.options else 12)
         model = self.combo.model()
         for i, option in enumerate(view.options):
             self.combo.addItem(option_text(option.label, option.bytes, option.allowed, option.reason), option.variant)
@@ -79,21 +83,21 @@ class BudgetBox(QWidget):
         head.addWidget(QLabel("VRAM budget", self))
         self.badge = Badge(budget.status, self)
         head.addWidget(self.badge)
-        head.addStretch(1)
-        self.text = QLabel(self)
-        self.text.setObjectName("budgetText")
-        parts = " + ".join(f"{s.label} {gb(s.bytes)}" for s in budget.segments)
-        room = budget.headroom_bytes
-        self.text.setText(
-            f"{parts} = {gb(budget.required_bytes)} of {gb(budget.card_bytes)} · "
-            + (f"headroom {gb(room)}" if room >= 0 else f"{gb(-room)} over")
-        )
-        head.addWidget(self.text)
-        layout.addLayout(head)
         self.bar = StackedBar(self)
         self.bar.setObjectName(f"budget-{view.id}")
         self.bar.set_values(tuple((s.kind, s.bytes) for s in budget.segments), budget.card_bytes, budget.min_bytes)
-        layout.addWidget(self.bar)
+        head.addWidget(self.bar, 1)
+        layout.addLayout(head)
+        parts = " + ".join(f"{s.label} {gib(s.bytes)}" for s in budget.segments)
+        room = budget.headroom_bytes
+        text = (f"{parts} = {gib(budget.required_bytes)} of {gib(budget.card_bytes)} · "
+                + (f"headroom {gib(room)}" if room >= 0 else f"{gib(-room)} over: weights stream from RAM"
+                   if budget.status == "offload" else f"{gib(-room)} over"))
+        if budget.status == "offload":
+            text += f" (runs from {gib(budget.min_bytes)}, dashed line)"
+        self.text = wrapped(text, self)
+        self.text.setObjectName("budgetText")
+        layout.addWidget(self.text)
 
 
 class StorageBox(QGroupBox):
@@ -139,6 +143,7 @@ class AdvancedPage(QWizardPage):
         self.scroller = QScrollArea(self)
         self.scroller.setWidgetResizable(True)
         self.scroller.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.host = QWidget(self.scroller)
         self.sections = QVBoxLayout(self.host)
         self.scroller.setWidget(self.host)

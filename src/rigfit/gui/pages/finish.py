@@ -22,7 +22,7 @@ from rigfit.gui.views import DoctorCheck
 from rigfit.gui.wizard import Session
 from rigfit.gui.worker import Job
 
-MARKS = {"ok": ("✓", "fits"), "warn": ("!", "offload"), "fail": ("✗", "unsupported")}
+MARKS = {"ok": ("✓", "fits"), "warn": ("!", "offload"), "fail": ("✗", "unsupported"), "skip": ("–", "excluded")}
 
 
 class FinishPage(QWizardPage):
@@ -63,10 +63,9 @@ class FinishPage(QWizardPage):
         self.summary.setText("Running the checks…")
         services, comfyui = self.session.services, self.session.comfyui_dir
         hardware = self.session.detected
-        job = Job(lambda emit, cancel: services.doctor(comfyui, hardware), self)
+        job = Job(lambda emit, cancel: services.doctor(comfyui, hardware))
         job.succeeded.connect(self._checked)
         job.failed.connect(self._failed)
-        job.finished.connect(job.deleteLater)
         self.job = job
         job.start()
 

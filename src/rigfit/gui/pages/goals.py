@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rigfit.gui.pages.widgets import Badge, Chip, focused_name, gb, refocus, wrapped
+from rigfit.gui.pages.widgets import Badge, Chip, focused_name, gb, gib, refocus, wrapped
 from rigfit.gui.qt import (
     QCheckBox,
     QFont,
@@ -11,6 +11,7 @@ from rigfit.gui.qt import (
     QHBoxLayout,
     QLabel,
     QScrollArea,
+    Qt,
     QVBoxLayout,
     QWidget,
     QWizardPage,
@@ -49,26 +50,28 @@ class PresetCard(QFrame):
         layout.addLayout(head)
         chips = QHBoxLayout()
         chips.addWidget(Chip(view.maturity, self))
-        chips.addWidget(Chip(view.licence_note, self))
+        licence = Chip(view.licence_note, self)
+        licence.setToolTip(view.licence_detail)
+        chips.addWidget(licence)
         chips.addStretch(1)
         layout.addLayout(chips)
         layout.addWidget(wrapped(view.description, self))
         budget = view.budget
-        need = (
-            f"VRAM {gb(budget.required_bytes)} of {gb(budget.card_bytes)}"
-            + (f" (runs from {gb(budget.min_bytes)})" if view.status == "offload" else "")
-            + f" · disk {gb(view.disk_bytes)}"
-        )
-        facts = QLabel(need, self)
-        facts.setObjectName("facts")
-        layout.addWidget(facts)
-        if not runnable and view.reasons:
-            why = wrapped(view.reasons[0], self)
+        if budget.required_bytes:
+            need = (
+                f"VRAM {gib(budget.required_bytes)} of {gib(budget.card_bytes)}"
+                + (f" (runs from {gib(budget.min_bytes)})" if view.status == "offload" else "")
+                + f" · download {gb(view.disk_bytes)}"
+            )
+            facts = wrapped(need, self)
+            facts.setObjectName("facts")
+            layout.addWidget(facts)
+        if view.headline and view.status != "fits":
+            why = wrapped(view.headline, self)
             why.setObjectName("why")
             layout.addWidget(why)
         layout.addStretch(1)
-        tips = [*view.reasons[:3], *view.warnings[:3]]
-        self.setToolTip("\n".join(tips))
+        self.setToolTip("\n".join([*view.reasons[:4], *view.warnings[:3]]))
 
 
 class GoalsPage(QWizardPage):
@@ -94,8 +97,11 @@ class GoalsPage(QWizardPage):
         self.scroller = QScrollArea(self)
         self.scroller.setWidgetResizable(True)
         self.scroller.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.grid_host = QWidget(self.scroller)
         self.grid = QGridLayout(self.grid_host)
+        self.grid.setColumnStretch(0, 1)
+        self.grid.setColumnStretch(1, 1)
         self.scroller.setWidget(self.grid_host)
         layout.addWidget(self.scroller, 1)
 

@@ -92,10 +92,9 @@ class HardwarePage(QWizardPage):
         profile_id = str(self.profile.itemData(index) or "")
         self.status.setText("Reading the profile…" if profile_id else "Detecting this computer…")
         self.status.show()
-        job = Job(lambda emit, cancel: self.session.services.load_hardware(profile_id), self)
+        job = Job(lambda emit, cancel: self.session.services.load_hardware(profile_id))
         job.succeeded.connect(lambda hw: self._loaded(hw, profile_id))
         job.failed.connect(self._failed)
-        job.finished.connect(job.deleteLater)
         self.job = job
         self.completeChanged.emit()
         job.start()

@@ -101,7 +101,7 @@ class InstallPage(QWizardPage):
         self.result = None
         self.outcome.setText("")
         self.log.appendPlainText(f"Installing into {comfyui}")
-        job = Job(lambda emit, cancel: services.install(plan, comfyui, models, emit, cancel, steps), self)
+        job = Job(lambda emit, cancel: services.install(plan, comfyui, models, emit, cancel, steps))
         job.progress.connect(self._progress)
         job.question.connect(self._ask)
         job.succeeded.connect(self._done)
@@ -117,12 +117,6 @@ class InstallPage(QWizardPage):
             self.log.appendPlainText("Cancelling…")
             self.cancel_button.setEnabled(False)
             self.job.cancel()
-
-    def shutdown(self) -> None:
-        """Stop the work before the window closes (partial files stay for a later resume)."""
-        if self.job is not None:
-            self.job.cancel()
-            self.job.wait(30_000)
 
     def _progress(self, event: object) -> None:
         assert isinstance(event, Progress)
@@ -147,8 +141,7 @@ class InstallPage(QWizardPage):
 
     def _finish_job(self) -> None:
         if self.job is not None:
-            self.job.wait()
-            self.job.deleteLater()
+            self.job.wait()  # it has emitted its result; let its thread return
             self.job = None
 
     def _done(self, result: object) -> None:

@@ -129,10 +129,9 @@ class ReviewPage(QWizardPage):
         self.save.setEnabled(False)
         hw, choices, services = self.session.hardware, self.session.choices, self.session.services
         assert hw is not None
-        job = Job(lambda emit, cancel: services.build_plan(hw, choices), self)
+        job = Job(lambda emit, cancel: services.build_plan(hw, choices))
         job.succeeded.connect(self._built)
         job.failed.connect(self._failed)
-        job.finished.connect(job.deleteLater)
         self.job = job
         job.start()
 

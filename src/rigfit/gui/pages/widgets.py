@@ -39,7 +39,13 @@ SEGMENT_COLOURS = {"models": "#1e88e5", "nodes": "#8e24aa", "working": "#00897b"
 
 
 def gb(n: int | None) -> str:
+    """Disk and download sizes in decimal units, as drives and servers count them."""
     return format_bytes(n)
+
+
+def gib(n: int | None) -> str:
+    """Memory in binary units, as GPU makers sell it ("a 12 GB card" has 12 GiB)."""
+    return format_bytes(n, binary=True)
 
 
 class Badge(QLabel):
