@@ -154,3 +154,8 @@ def test_cuda_visible_devices_selection(setting: str | None, chosen: tuple[int, 
 
 def test_ambiguous_uuid_prefix_selects_nothing() -> None:
     assert select_visible([(0, "GPU-ab1"), (1, "GPU-ab2")], "GPU-ab") == ()
+
+
+def test_oversized_field_is_a_hardware_error() -> None:
+    with pytest.raises(HardwareError):
+        parse_nvidia_smi_csv("name\n" + "x" * 200_000)

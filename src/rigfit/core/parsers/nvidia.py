@@ -40,7 +40,10 @@ def parse_nvidia_smi_csv(text: str, fields: Sequence[str] | None = None) -> tupl
         raise HardwareError(f"{SMI}: no output (no GPU listed)", source=SMI)
     if lines[0].lower().lstrip().startswith(("field ", "nvidia-smi has failed", "failed to", "no devices")):
         raise HardwareError(f"{SMI}: {lines[0].strip()[:160]}", source=SMI)
-    rows = list(csv.reader(lines, skipinitialspace=True))
+    try:
+        rows = list(csv.reader(lines, skipinitialspace=True))
+    except csv.Error as exc:  # a field over csv's 128 KiB limit: not nvidia-smi output
+        raise HardwareError(f"{SMI}: unreadable CSV ({exc})", source=SMI) from exc
     if fields is None:
         columns = [_field(cell) for cell in rows[0]]
         rows = rows[1:]
