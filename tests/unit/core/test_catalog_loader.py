@@ -368,3 +368,34 @@ def test_a_preset_slot_limited_to_base_models_must_name_real_ones() -> None:
     doc["presets"][0]["components"].append({"role": "vae", "models": ["enc"], "applies_to": ["sd15"]})
     (problem,) = _problems(doc)
     assert problem == "f0.json:presets[demo].components[1].applies_to[0]: unknown model 'sd15'"
+
+
+def test_effective_requirements_follow_all_in_one_then_variant_then_model() -> None:
+    from rigfit.core.catalog.query import effective_requirements, resident_bytes
+
+    doc = _base()
+    doc["models"][1]["variants"].append(
+        {
+            "id": "base-aio",
+            "format": "fp16",
+            "quant": None,
+            "all_in_one": True,
+            "files": [_file(filename="aio.sft")],
+        }
+    )
+    doc["models"][1]["variants"].append(
+        {
+            "id": "base-lora",
+            "format": "bf16",
+            "quant": None,
+            "files": [_file(filename="l.sft", folder="loras", bytes=9)],
+            "requires": [{"role": "base_model", "models": ["enc"]}],
+            "weight_bytes": 5,
+        }
+    )
+    catalog = build_catalog([("a.json", doc)])
+    assert [r.models for r in effective_requirements(catalog, catalog.variants["base-fp16"])] == [("enc",)]
+    assert effective_requirements(catalog, catalog.variants["base-aio"]) == ()
+    assert [r.role for r in effective_requirements(catalog, catalog.variants["base-lora"])] == ["base_model"]
+    assert resident_bytes(catalog.variants["base-lora"]) == 5
+    assert resident_bytes(catalog.variants["base-fp16"]) == 1000

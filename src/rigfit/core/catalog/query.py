@@ -7,7 +7,7 @@ import difflib
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from rigfit.core.catalog.schema import Catalog, CatalogFile, Model, NodePack, Preset, Variant
+from rigfit.core.catalog.schema import Catalog, CatalogFile, Model, NodePack, Preset, Requirement, Variant
 from rigfit.core.errors import UsageError
 
 SCHEMA_ID = "rigfit.catalog/1"
@@ -19,6 +19,20 @@ def variant_bytes(variant: Variant) -> int | None:
     """The download size of a variant: the sum of the sizes that are known; None when none is."""
     sizes = [f.bytes for f in variant.files if f.bytes is not None]
     return sum(sizes) if sizes else None
+
+
+def resident_bytes(variant: Variant) -> int | None:
+    """Bytes in memory when loaded: ``weight_bytes`` where set (one Wan expert of two), else the download size."""
+    return variant.weight_bytes if variant.weight_bytes is not None else variant_bytes(variant)
+
+
+def effective_requirements(catalog: Catalog, variant: Variant) -> tuple[Requirement, ...]:
+    """The companions a variant needs: none for an all-in-one file, its own list where set, else its model's."""
+    if variant.all_in_one:
+        return ()
+    if variant.requires is not None:
+        return variant.requires
+    return catalog.models[variant.model].requires
 
 
 def variant_size_exact(variant: Variant) -> bool:
