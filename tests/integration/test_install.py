@@ -132,7 +132,8 @@ def test_install_builds_the_folder_and_doctor_passes(world, env, plan_file: Path
     done = install(w, plan_file, comfyui)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert [s["action"] for s in report["steps"]] == ["ran"] * 6
+    assert list(report["steps"]) == ["comfyui", "python", "nodes", "models", "config", "workflows"]
+    assert [s["action"] for s in report["steps"].values()] == ["ran"] * 6
     assert report["workflows"] == ["rigfit-lightweight"] and report["install_scripts_not_run"] == ["pack-b"]
     for pack in ("pack-a", "pack-b"):
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=comfyui / "custom_nodes" / pack, capture_output=True,
@@ -158,7 +159,9 @@ def test_install_builds_the_folder_and_doctor_passes(world, env, plan_file: Path
     # A no-op re-run skips every step.
     again = install(w, plan_file, comfyui)
     assert again.returncode == 0, again.stderr
-    assert {s["action"] for s in json.loads(again.stdout.strip().splitlines()[-1])["steps"]} == {"skipped"}
+    assert {s["action"] for s in json.loads(again.stdout.strip().splitlines()[-1])["steps"].values()} == {
+        "skipped"
+    }
 
     # Doctor notices damage and names the fix.
     (comfyui / "models" / "checkpoints" / "v1-5-pruned-emaonly-fp16.safetensors").unlink()
@@ -180,7 +183,7 @@ def test_interrupted_at_each_step_a_rerun_finishes(
     assert first.returncode == 1 and f"{step}: failure injected" in first.stderr
     second = install(w, plan_file, comfyui)
     assert second.returncode == 0, second.stderr
-    steps = {s["step"]: s["action"] for s in json.loads(second.stdout.strip().splitlines()[-1])["steps"]}
+    steps = {k: s["action"] for k, s in json.loads(second.stdout.strip().splitlines()[-1])["steps"].items()}
     order = ["comfyui", "python", "nodes", "models", "config", "workflows"]
     assert all(steps[s] == "skipped" for s in order[: order.index(step)])
     assert steps[step] == "ran"
@@ -233,7 +236,9 @@ def test_pack_asking_for_another_torch_fails_and_leaves_the_environment(world, e
     assert done.returncode == 1
     assert "pack-bad" in done.stderr and "torch" in done.stderr
     assert freeze(comfyui) == before
-    assert not (comfyui / "custom_nodes" / "pack-bad").exists()  # the refused pack is not left for ComfyUI to load
+    assert not (
+        comfyui / "custom_nodes" / "pack-bad"
+    ).exists()  # the refused pack is not left for ComfyUI to load
     assert (comfyui / "custom_nodes" / "pack-a").is_dir()
 
 

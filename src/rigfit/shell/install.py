@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from rigfit.core.errors import InstallError
+from rigfit.core.errors import DownloadError, InstallError, RigfitError
 from rigfit.core.install_state import (
     STEPS,
     InstallInputs,
@@ -49,6 +49,8 @@ class InstallOptions:
     index_url: str | None = None
     find_links: tuple[str, ...] = ()
     offline: bool = False
+    jobs: int | None = None  # files downloaded at once (the downloads side's default when None)
+    segments: int | None = None  # connections per large file
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +66,22 @@ class InstallEvent:
 @dataclass
 class InstallReport:
     comfyui: Path
-    steps: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)  # in order: step, action, reason, seconds
     facts: dict[str, Any] = field(default_factory=dict)
+    outcomes: list[Any] = field(
+        default_factory=list
+    )  # rigfit.shell.model_install.FileOutcome, when models ran
+    models_seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
+        """``rigfit.install/1``: ``steps`` maps each step to what happened (the models step's file list is
+        added by the CLI, which owns its format)."""
         workflows = self.facts.get("workflows") or {}
         nodes = self.facts.get("nodes") or {}
         return {
             "schema": "rigfit.install/1",
             "comfyui": str(self.comfyui),
-            "steps": self.steps,
+            "steps": {s["step"]: {k: v for k, v in s.items() if k != "step"} for s in self.steps},
             "comfyui_version": (self.facts.get("comfyui") or {}).get("version"),
             "workflows": workflows.get("written", []),
             "workflows_skipped": workflows.get("skipped", []),
@@ -172,8 +180,13 @@ def run_install(
     on_event: Callable[[InstallEvent], None] | None = None,
     cancel: threading.Event | None = None,
     confirm_install_script: Callable[[str], bool] | None = None,
+    confirm_download: Callable[[int, int], bool] | None = None,
 ) -> InstallReport:
-    """Carry ``plan`` out into ``comfyui``; every step that already finished for the same inputs is skipped."""
+    """Carry ``plan`` out into ``comfyui``; every step that already finished for the same inputs is skipped.
+
+    A failing step raises its ``RigfitError`` with ``report`` attached (``exc.report``: the steps so far and,
+    when the models step ran, every file's outcome), so a caller can still print what happened.
+    """
     comfyui = comfyui.expanduser().absolute()
     emit = on_event or (lambda _e: None)
     models_root = comfyui / "models"  # the store's files appear here as links (rigfit.shell.model_install)
@@ -210,10 +223,14 @@ def run_install(
                 facts={**journal.facts, "torch_request": (journal.facts.get("python") or {}).get("torch_request")},
             )  # fmt: skip
             try:
-                details = _run_step(step, ctx, options, journal, emit, cancel)
+                details = _run_step(step, ctx, options, report, emit, cancel, confirm_download)
                 if os.environ.get(FAULT_ENV) == step:
                     raise InstallError(f"{step}: failure injected by {FAULT_ENV} (after the step's work)")
             except BaseException as exc:
+                report.facts = dict(journal.facts)
+                report.steps.append({"step": step, "action": "failed", "reason": decision.reason})
+                if isinstance(exc, RigfitError):
+                    exc.report = report  # type: ignore[attr-defined]
                 message = str(exc) if str(exc) else type(exc).__name__
                 journal = journal.with_step(
                     step, StepRecord("failed", digests[step], _now(), {"error": message})
@@ -237,11 +254,11 @@ def _run_step(
     step: str,
     ctx: Context,
     options: InstallOptions,
-    journal: Journal,
+    report: InstallReport,
     emit: Callable[[InstallEvent], None],
     cancel: threading.Event | None,
+    confirm_download: Callable[[int, int], bool] | None,
 ) -> dict[str, Any]:
-    del journal, cancel  # the downloads side keeps its own journal per file
     if step == "comfyui":
         return steps.step_comfyui(ctx, options.comfyui_source, options.comfyui_ref)
     if step in {"python", "nodes", "config", "workflows"} and not (ctx.comfyui / "main.py").is_file():
@@ -253,10 +270,23 @@ def _run_step(
     if step == "models":
         from rigfit.shell.install_models import fetch_models
 
-        return fetch_models(
-            ctx.plan, ctx.comfyui, options.models_dir,
-            on_event=lambda e: emit(InstallEvent("download", "models", f"{e.kind} {e.label} {e.message}".strip())),
+        started = time.monotonic()
+        details, outcomes = fetch_models(
+            ctx.plan, ctx.comfyui, options.models_dir, cancel=cancel, confirm=confirm_download,
+            jobs=options.jobs, segments=options.segments,
+            # The GUI reads the download event's numbers from ``data["event"]``; the CLI the message.
+            on_event=lambda e: emit(InstallEvent("download", "models", f"{e.kind} {e.label} {e.message}".strip(),
+                                                 {"event": e})),
         )  # fmt: skip
+        report.outcomes = outcomes
+        report.models_seconds = time.monotonic() - started
+        failed = [o for o in outcomes if o.status == "failed"]
+        if failed:
+            more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+            raise DownloadError(
+                f"{failed[0].file.relpath}: {failed[0].error}{more}; run `rigfit install` again to resume"
+            )
+        return details
     if step == "config":
         return steps.step_config(ctx)
     from rigfit.shell.install_workflows import step_workflows

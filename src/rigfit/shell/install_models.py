@@ -1,19 +1,22 @@
 """The installer's models step: the one adapter onto the downloads side (``rigfit.shell.model_install``).
 
 Files go into the content-addressed store and appear in ``ComfyUI/models/<folder>/`` as links (or through the
-store's own section of ``extra_model_paths.yaml`` where links are impossible); the store decides, this adapter
-only turns its per-file outcomes into the step's record and one error when any file failed.
+store's own section of ``extra_model_paths.yaml`` where links are impossible); the store decides. This adapter
+builds the settings the way ``rigfit install --only models`` always has, and returns the per-file outcomes.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rigfit.core.errors import DownloadError
 from rigfit.core.plan import Plan
+
+if TYPE_CHECKING:
+    from rigfit.shell.model_install import FileOutcome
 
 
 def store_root(models_dir: Path | None) -> Path:
@@ -28,8 +31,15 @@ def fetch_models(
     models_dir: Path | None,
     *,
     on_event: Callable[[Any], None] | None = None,
-) -> dict[str, Any]:
-    """Download, verify and place every planned file; returns the outcome per file (``folder/name`` -> status)."""
+    cancel: threading.Event | None = None,
+    confirm: Callable[[int, int], bool] | None = None,
+    jobs: int | None = None,
+    segments: int | None = None,
+) -> tuple[dict[str, Any], list[FileOutcome]]:
+    """Download, verify and place every planned file: (the step's record, the outcome of each file).
+
+    Failed files do not raise here (the downloads side reports every file); the caller fails the step.
+    """
     from rigfit.core.download_plan import DEFAULT_JOBS, DEFAULT_SEGMENTS
     from rigfit.shell.fetch import Tuning
     from rigfit.shell.model_install import ModelsSettings, install_models
@@ -41,19 +51,14 @@ def fetch_models(
     settings = ModelsSettings(
         comfyui=comfyui,
         store=Store(root),
-        jobs=DEFAULT_JOBS,
-        tuning=Tuning(segments=DEFAULT_SEGMENTS),
+        jobs=jobs or DEFAULT_JOBS,
+        tuning=Tuning(segments=segments or DEFAULT_SEGMENTS),
         hf_token=token,
         hf_endpoint=endpoint,
     )
-    outcomes = install_models(plan, settings, on_event=on_event)
-    failed = [o for o in outcomes if o.status == "failed"]
-    if failed:
-        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-        raise DownloadError(
-            f"{failed[0].file.relpath}: {failed[0].error}{more}; run `rigfit install` again to resume"
-        )
-    return {
+    outcomes = install_models(plan, settings, on_event=on_event, confirm=confirm, cancel=cancel)
+    details = {
         "store": str(root),
         "files": {o.file.relpath: {"status": o.status, "how": o.how, "sha256": o.sha256} for o in outcomes},
     }
+    return details, outcomes
