@@ -41,17 +41,38 @@ def probe_gpus(os_name: str, log: ProbeLog) -> list[Gpu]:
 # ---------------------------------------------------------------------------------------------- NVIDIA
 
 
+# WSL2 exposes the Windows driver's NVML and nvidia-smi here, with no /proc/driver/nvidia and no /dev/nvidia*.
+WSL_LIB = Path("/usr/lib/wsl/lib")
+
+
 def _nvidia_likely(os_name: str) -> bool:
     """Cheap signs of an NVIDIA driver, so that machines without one don't pay for importing pynvml."""
-    if shutil.which("nvidia-smi"):
+    if nvidia_smi_path(os_name):
         return True
     if os_name == "linux":
-        return Path("/proc/driver/nvidia/version").exists() or Path("/dev/nvidiactl").exists() or (
-            SYS_ROOT / "module" / "nvidia").exists()
+        return any(p.exists() for p in (Path("/proc/driver/nvidia/version"), Path("/dev/nvidiactl"),
+                                        SYS_ROOT / "module" / "nvidia", WSL_LIB / "libnvidia-ml.so.1"))
     if os_name == "windows":
         system32 = Path(os.environ.get("SYSTEMROOT", r"C:\Windows")) / "System32"
         return (system32 / "nvml.dll").exists()
     return False
+
+
+def nvidia_smi_path(os_name: str) -> str | None:
+    """nvidia-smi as an absolute path (never a nvidia-smi.exe planted in the current folder): PATH first,
+    then where drivers install it when PATH misses it."""
+    found = shutil.which("nvidia-smi")
+    if found:
+        return found
+    if os_name == "linux":
+        candidates = [WSL_LIB / "nvidia-smi"]
+    elif os_name == "windows":
+        system32 = Path(os.environ.get("SYSTEMROOT", r"C:\Windows")) / "System32"
+        program_files = Path(os.environ.get("PROGRAMFILES", r"C:\Program Files"))
+        candidates = [system32 / "nvidia-smi.exe", program_files / "NVIDIA Corporation" / "NVSMI" / "nvidia-smi.exe"]
+    else:
+        candidates = []
+    return next((str(p) for p in candidates if p.is_file()), None)
 
 
 def probe_nvidia(os_name: str, log: ProbeLog) -> list[Gpu]:
@@ -61,7 +82,7 @@ def probe_nvidia(os_name: str, log: ProbeLog) -> list[Gpu]:
     if os.environ.get("RIGFIT_DISABLE_NVML") != "1":
         gpus = probe_nvml(log)
     if gpus is None:
-        gpus = probe_nvidia_smi(log)
+        gpus = probe_nvidia_smi(log, nvidia_smi_path(os_name))
     return apply_cuda_visible_devices(gpus or [], log)
 
 
@@ -115,10 +136,9 @@ def probe_nvml(log: ProbeLog) -> list[Gpu] | None:
     return log.parse("NVML", lambda: list(parse_nvml_readout(readout or {})))
 
 
-def probe_nvidia_smi(log: ProbeLog) -> list[Gpu] | None:
+def probe_nvidia_smi(log: ProbeLog, exe: str | None) -> list[Gpu] | None:
     from rigfit.core.parsers.nvidia import QUERY_FIELDS, parse_nvidia_smi_banner, parse_nvidia_smi_csv
 
-    exe = shutil.which("nvidia-smi")  # an absolute path: never a nvidia-smi.exe planted in the cwd
     if exe is None:
         return None
     fields = list(QUERY_FIELDS)

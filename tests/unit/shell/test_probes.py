@@ -277,3 +277,20 @@ def test_windows_registry_probe_with_a_captured_reg_query(tmp_path: Path, monkey
     assert log.warnings == []
     # Where NVIDIA GPUs were found by NVML or nvidia-smi, the registry adds only the others.
     assert [g.vendor for g in probe_gpus.probe_windows_registry(log, skip_nvidia=True)] == ["amd"]
+
+
+def test_wsl_nvidia_smi_outside_path_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """WSL2 keeps nvidia-smi in /usr/lib/wsl/lib, which is not always on PATH."""
+    cat = shutil.which("cat")
+    _script(tmp_path / "nvidia-smi",
+            f'case "$*" in *--query-gpu*) {cat} "{DATA / "nvidia" / "rtx4060-laptop.csv"}";; '
+            f'*) {cat} "{DATA / "nvidia" / "banner-rtx3060.txt"}";; esac')
+    monkeypatch.setattr(probe_gpus, "WSL_LIB", tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("RIGFIT_DISABLE_NVML", "1")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    log = _log()
+    (gpu,) = probe_gpus.probe_nvidia("linux", log)
+    assert (gpu.name, gpu.vram_bytes, gpu.cuda_driver_version) == ("NVIDIA GeForce RTX 4060 Laptop GPU", 8585740288,
+                                                                   "13.0")
+    assert log.warnings == []
