@@ -163,12 +163,18 @@ def test_install_builds_the_folder_and_doctor_passes(world, env, plan_file: Path
         "skipped"
     }
 
-    # Doctor notices damage and names the fix.
-    (comfyui / "models" / "checkpoints" / "v1-5-pruned-emaonly-fp16.safetensors").unlink()
+    # Doctor notices damage and names the fix; the re-run it suggests repairs it (from the store, no download).
+    checkpoint = comfyui / "models" / "checkpoints" / "v1-5-pruned-emaonly-fp16.safetensors"
+    checkpoint.unlink()
     broken = doctor(comfyui)
     failed = {c["name"]: c["fix"] for c in broken["checks"] if c["status"] == "fail"}
     assert failed["model files"] == "run `rigfit install --only models`"
     assert "workflow rigfit-lightweight" in failed
+    repaired = install(w, plan_file, comfyui, only=("models",))
+    assert repaired.returncode == 0, repaired.stderr
+    steps = json.loads(repaired.stdout.strip().splitlines()[-1])["steps"]
+    assert steps["models"]["reason"] == "changed on disk" and checkpoint.read_bytes() == CKPT
+    assert doctor(comfyui)["ok"]
 
 
 @pytest.mark.parametrize("step", ["comfyui", "python", "nodes", "models", "config", "workflows"])

@@ -104,8 +104,14 @@ class StepPlan:
     reason: str  # "done before", "not done", "plan changed", "failed before", "not selected"
 
 
-def plan_steps(journal: Journal, digests: Mapping[str, str], selected: Sequence[str]) -> tuple[StepPlan, ...]:
-    """What a run does for each step: skip what finished for the same inputs, redo the rest."""
+def plan_steps(
+    journal: Journal, digests: Mapping[str, str], selected: Sequence[str], stale: frozenset[str] = frozenset()
+) -> tuple[StepPlan, ...]:
+    """What a run does for each step: skip what finished for the same inputs, redo the rest.
+
+    ``stale`` names done steps whose result is no longer on disk (the shell's cheap look: a model file gone or
+    resized, a pack folder removed, the venv's interpreter missing); they run again.
+    """
     out: list[StepPlan] = []
     for step in STEPS:
         if step not in selected:
@@ -118,6 +124,8 @@ def plan_steps(journal: Journal, digests: Mapping[str, str], selected: Sequence[
             out.append(StepPlan(step, True, "failed before"))
         elif record.digest != digests[step]:
             out.append(StepPlan(step, True, "plan changed"))
+        elif step in stale:
+            out.append(StepPlan(step, True, "changed on disk"))
         else:
             out.append(StepPlan(step, False, "done before"))
     # Starter workflows are rewritten whenever ComfyUI or the models were (re)installed in this run.

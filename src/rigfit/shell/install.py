@@ -203,7 +203,7 @@ def run_install(
         # The plan is kept beside the journal: ``rigfit doctor`` and ``rigfit launch`` read it back.
         write_atomic(plan_path(comfyui), json.dumps(plan_to_json(plan), indent=2) + "\n")
         source = _source_args(options)
-        for decision in plan_steps(journal, digests, options.only):
+        for decision in plan_steps(journal, digests, options.only, _stale(plan, comfyui)):
             step = decision.step
             if not decision.run:
                 report.steps.append({"step": step, "action": "skipped", "reason": decision.reason})
@@ -248,6 +248,37 @@ def run_install(
             emit(InstallEvent("step-done", step, f"{step}: done in {seconds:.1f} s"))
         report.facts = dict(journal.facts)
     return report
+
+
+def _stale(plan: Plan, comfyui: Path) -> frozenset[str]:
+    """Done steps whose result is gone from disk: one ``stat`` per planned file and pack, nothing hashed."""
+    from rigfit.shell.install_steps import pack_folder
+    from rigfit.shell.venv import venv_python
+
+    stale: set[str] = set()
+    if not (comfyui / "main.py").is_file():
+        stale.add("comfyui")
+    if not venv_python(comfyui / ".venv").is_file():
+        stale.add("python")
+    if any(not (pack_folder(comfyui, p.repo) / ".git").exists() for p in plan.node_packs):
+        stale.add("nodes")
+    for f in plan.files:
+        path = comfyui / "models" / f.folder / f.filename
+        try:
+            if f.bytes is not None and path.stat().st_size != f.bytes:
+                stale.add("models")
+        except OSError:
+            # Not in models/: fine when the store serves it through extra_model_paths.yaml (its view folder).
+            if "rigfit_store" not in _read_text(comfyui / "extra_model_paths.yaml"):
+                stale.add("models")
+    return frozenset(stale)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _run_step(

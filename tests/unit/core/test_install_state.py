@@ -104,3 +104,14 @@ def test_journal_round_trips_and_refuses_foreign_documents() -> None:
     assert parse_journal(journal_to_json(journal), source="j") == journal
     with pytest.raises(InstallError, match=r"rigfit\.install/1"):
         parse_journal({"schema": "rigfit.install/9"}, source="j")
+
+
+def test_a_done_step_whose_result_is_gone_runs_again() -> None:
+    """A model file deleted after the install: the models step runs again (and brings the workflows)."""
+    digests = step_digests(PLAN, INPUTS)
+    runs = {
+        p.step: p.reason
+        for p in plan_steps(_all_done(digests), digests, STEPS, frozenset({"models"}))
+        if p.run
+    }
+    assert runs == {"models": "changed on disk", "workflows": "files changed"}
