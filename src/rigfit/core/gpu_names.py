@@ -73,6 +73,16 @@ def architecture_from_gfx(target: str | None) -> str | None:
     return None
 
 
+# AMD integrated GPUs (APUs) share system memory: their "VRAM" is a firmware carve-out, small (512 MiB on a
+# Radeon 780M laptop) or large (up to 96 GiB on Strix Halo). LLVM AMDGPU processor table: APU targets.
+AMD_APU_TARGETS = frozenset({"gfx90c", "gfx1013", "gfx1033", "gfx1035", "gfx1036", "gfx1037", "gfx1103", "gfx1150",
+                             "gfx1151", "gfx1152", "gfx1153"})
+
+
+def is_amd_apu(gfx_target: str | None) -> bool:
+    return (gfx_target or "").lower().split(":", 1)[0] in AMD_APU_TARGETS
+
+
 def _nv(arch: str, cc: str) -> GpuModel:
     return GpuModel("nvidia", arch, cc)
 

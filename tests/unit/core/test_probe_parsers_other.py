@@ -73,6 +73,7 @@ def test_sysfs_amd_card(folder: str, vram: int, gfx: str, arch: str) -> None:
     gpu = parse_drm_card(_card(folder), card="card0")
     assert gpu is not None
     assert (gpu.vendor, gpu.vram_bytes, gpu.gfx_target, gpu.architecture) == ("amd", vram, gfx, arch)
+    assert gpu.unified_memory, "an APU's VRAM is a carve-out of system memory"
 
 
 def test_sysfs_ip_discovery_gives_the_gfx_target_and_lspci_the_name() -> None:
@@ -84,6 +85,7 @@ def test_sysfs_ip_discovery_gives_the_gfx_target_and_lspci_the_name() -> None:
     assert gpu is not None
     assert (gpu.gfx_target, gpu.index, gpu.pci_bus_id, gpu.free_vram_bytes) == ("gfx1100", 1, "0000:03:00.0",
                                                                                  25753026560 - 1000)
+    assert not gpu.unified_memory
     assert gpu.name.startswith("Navi 31")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from rigfit.core.errors import HardwareError
+from rigfit.core.gpu_names import is_amd_apu
 from rigfit.core.hardware import Gpu, complete_gpu
 from rigfit.core.parsers.common import load_json, missing, size_to_bytes, to_int
 
@@ -55,7 +56,7 @@ def parse_rocm_smi_json(text: str) -> tuple[Gpu, ...]:
         gpus.append(complete_gpu(Gpu(
             vendor="amd", name=_clean_name(name) if name else f"AMD GPU ({gfx or key})", vram_bytes=vram,
             compute_capability=None, architecture=None, driver_version=driver or _text(card.get("Driver version")),
-            cuda_driver_version=None, unified_memory=False,
+            cuda_driver_version=None, unified_memory=is_amd_apu(gfx),
             free_vram_bytes=vram - used if vram is not None and used is not None and used <= vram else None,
             index=int(key[4:]), pci_bus_id=_text(card.get("PCI Bus")),
             gfx_target=gfx.lower() if gfx and re.fullmatch(r"gfx[0-9a-fA-F]{3,5}", gfx) else None,
@@ -93,7 +94,7 @@ def parse_amd_smi_json(text: str) -> tuple[Gpu, ...]:
         gpus.append(complete_gpu(Gpu(
             vendor="amd", name=_clean_name(name) if name else f"AMD GPU ({gfx or position})", vram_bytes=vram,
             compute_capability=None, architecture=None, driver_version=_text(driver_info.get("version")),
-            cuda_driver_version=None, unified_memory=False, index=position if index is None else index,
+            cuda_driver_version=None, unified_memory=is_amd_apu(gfx), index=position if index is None else index,
             pci_bus_id=_text(bus.get("bdf")),
             gfx_target=gfx.lower() if gfx and re.fullmatch(r"gfx[0-9a-fA-F]{3,5}", gfx) else None,
         )))

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 
 from rigfit.core.errors import HardwareError
-from rigfit.core.gpu_names import lookup_gpu
+from rigfit.core.gpu_names import is_amd_apu, lookup_gpu
 from rigfit.core.hardware import Gpu, complete_gpu
 from rigfit.core.parsers.amd import gfx_from_ip_version, gfx_from_kfd_version
 from rigfit.core.parsers.common import missing, to_int
@@ -79,7 +79,7 @@ def parse_drm_card(files: Mapping[str, str], *, card: str, pci_name: str | None 
         return None  # integrated Intel graphics (UHD, Iris Xe): nothing ComfyUI can use as a GPU
     return complete_gpu(Gpu(
         vendor=vendor, name=name, vram_bytes=vram or None, compute_capability=None, architecture=None,
-        driver_version=None, cuda_driver_version=None, unified_memory=False,
+        driver_version=None, cuda_driver_version=None, unified_memory=is_amd_apu(gfx),
         free_vram_bytes=vram - used if vram and used is not None and used <= vram else None,
         index=int(index_match.group(1)) if index_match else 0, pci_bus_id=slot.group(1) if slot else None,
         gfx_target=gfx,
