@@ -107,8 +107,20 @@ def _variants(model: Model, device: Device, choices: Choices) -> list[tuple[Vari
         if explicit:
             have = ", ".join(label(v) for v in model.variants)
             raise UsageError(f"--quant {model.id}={wanted}: {model.id} has no such variant (it has: {have})")
-    return [(v, verdict.reason) for v, verdict in rank_variants(
-        model.variants, device, lora=choices.lora, fp8=choices.quant.fp8)]
+    key = (id(model), device, choices.lora, choices.quant.fp8)
+    hit = _RANKED.get(key)
+    if hit is None or hit[0] is not model:  # the model object is kept, so its id cannot be reused meanwhile
+        ranked = [(v, verdict.reason) for v, verdict in rank_variants(
+            model.variants, device, lora=choices.lora, fp8=choices.quant.fp8)]
+        if len(_RANKED) > 4096:
+            _RANKED.clear()
+        hit = _RANKED[key] = (model, ranked)
+    return list(hit[1])
+
+
+# Memos of pure functions of immutable values (speed: a recommendation tries every variant of every candidate).
+_RANKED: dict[tuple[int, Device, bool, bool | None], tuple[Model, list[tuple[Variant, str]]]] = {}
+_PIECES: dict[tuple[int, str, Device], tuple[Model, tuple[Piece, ...]]] = {}
 
 
 def _companions(reqs: Sequence[Requirement], catalog: Catalog, device: Device, choices: Choices,
@@ -162,7 +174,13 @@ def _pieces(chosen: Sequence[Chosen], device: Device) -> list[Piece]:
         if c.variant.id in seen:
             continue
         seen.add(c.variant.id)
-        out.extend(pieces_for(c.model, c.variant, c.role, device))
+        key = (id(c.model), c.variant.id, device)
+        hit = _PIECES.get(key)
+        if hit is None or hit[0] is not c.model:
+            if len(_PIECES) > 8192:
+                _PIECES.clear()
+            hit = _PIECES[key] = (c.model, pieces_for(c.model, c.variant, c.role, device))
+        out.extend(hit[1])
     return out
 
 
@@ -276,6 +294,8 @@ def resolve_preset(catalog: Catalog, preset: Preset, device: Device, choices: Ch
             ranked = _variants(model, device, choices)
             model_offload: tuple[list[Chosen], Budget, list[str]] | None = None
             for i, (variant, note) in enumerate(ranked):
+                if i + 1 < len(ranked) and _hopeless(model, variant, device, i):
+                    continue  # cannot fit or nearly fit; the smallest variant is always tried
                 step_up = _neighbour([v for v, _ in ranked[:i][::-1]], variant, bigger=True)
                 step_down = _neighbour([v for v, _ in ranked[i + 1:]], variant, bigger=False)
                 pick = Chosen(slot.role, model, variant, note or label(variant), None, step_up, step_down,
@@ -311,6 +331,14 @@ def resolve_preset(catalog: Catalog, preset: Preset, device: Device, choices: Ch
     warnings.extend(_warn(chosen, budget, catalog))
     return PresetResult(preset, budget.status, tuple(chosen), nodes, budget, work, tuple(dict.fromkeys(warnings)),
                         tuple(reasons))
+
+
+def _hopeless(model: Model, variant: Variant, device: Device, index: int) -> bool:
+    """A variant whose weights alone exceed what a near fit allows (speed: skip its budget)."""
+    if device.backend == "cpu":
+        return index > 0  # nothing diffusion-sized runs on a CPU; the first and last variant say enough
+    size = resident_bytes(variant, device, comfyui=model.runtime.kind == "comfyui", params_b=model.params_b)
+    return size * (1 - NEAR_FIT_SHARE) > device.vram_bytes
 
 
 def _budget(preset: Preset, chosen: Sequence[Chosen], catalog: Catalog, device: Device, work: Workload) -> Budget:
@@ -435,21 +463,24 @@ def reference_device(vram_gib: int, base: Device) -> Device:
 
 def unlocks(catalog: Catalog, device: Device, results: Sequence[PresetResult], choices: Choices,
             ) -> tuple[tuple[int, tuple[str, ...]], ...]:
-    """For each GPU size above this machine's: which presets would newly fit at full speed."""
-    have = {r.preset.id for r in results if r.status == "fits"}
-    out: list[tuple[int, tuple[str, ...]]] = []
-    todo = [r.preset for r in results if r.status in {"offload", "unsupported"}]
-    for tier in TIERS_GIB:
-        if tier * GIB <= device.vram_bytes or not todo:
+    """For each GPU size above this machine's: which presets would newly fit at full speed. The smallest
+    such size per preset is found by bisection over ``TIERS_GIB`` (fitting only gets easier with VRAM)."""
+    plain = replace(choices, quant=QuantChoice())
+    tiers = [t for t in TIERS_GIB if t * GIB > device.vram_bytes]
+    first: dict[str, int] = {}
+    for r in results:
+        if r.status not in {"offload", "unsupported"} or not tiers:
             continue
-        ref = reference_device(tier, device)
-        plain = replace(choices, quant=QuantChoice())
-        new = tuple(p.id for p in todo if p.id not in have and
-                    resolve_preset(catalog, p, ref, plain).status == "fits")
-        if new:
-            out.append((tier, new))
-            have.update(new)
-    return tuple(out)
+        lo, hi = 0, len(tiers)  # answer in tiers[lo:hi], hi meaning "none"
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if resolve_preset(catalog, r.preset, reference_device(tiers[mid], device), plain).status == "fits":
+                hi = mid
+            else:
+                lo = mid + 1
+        if lo < len(tiers):
+            first[r.preset.id] = tiers[lo]
+    return tuple((t, tuple(p for p, pt in first.items() if pt == t)) for t in tiers if t in first.values())
 
 
 # The specification's Training column, keyed by the VRAM it starts at.
