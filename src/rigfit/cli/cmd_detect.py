@@ -94,5 +94,5 @@ def _print_table(hw: Hardware) -> None:
         table.add_row(label, _gpu_line(gpu))
     if hw.disk is not None:
         kind = {True: "spinning disk (HDD)", False: "SSD", None: "disk type unknown"}[hw.disk.rotational]
-        table.add_row("Disk", f"{format_bytes(hw.disk.free_bytes, binary=True)} free at {hw.disk.path} ({kind})")
+        table.add_row("Disk", f"{format_bytes(hw.disk.free_bytes, binary=True)} free at {hw.disk.path}, {kind}")
     console().print(table)
