@@ -179,7 +179,7 @@ def _variant_lines(catalog: Catalog, v: Variant) -> list[str]:
         lines.append("  all-in-one checkpoint (text encoders and VAE inside)")
     for f in v.files:
         size = format_bytes(f.bytes) if f.bytes is not None else "size unknown"
-        mark = "exact" if f.bytes_exact else "approximate"
+        mark = "exact" if f.bytes_exact else "approximate" if f.bytes is not None else "no source printed it"
         lines.append(
             f"  {f.folder}/{f.filename}  {size} ({mark}){'  sha256 ' + f.sha256[:16] + '…' if f.sha256 else ''}"
         )
