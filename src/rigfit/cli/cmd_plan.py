@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rigfit.core.hardware import Hardware
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -11,21 +15,41 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_choice_options(parser)
     parser.add_argument("-o", "--output", metavar="FILE", help="write the plan here (default: standard output)")
     parser.add_argument("--index-url", metavar="URL", help="package index for resolving Python requirements")
-    parser.add_argument("--find-links", metavar="PATH", help="an offline wheelhouse for resolving requirements")
+    parser.add_argument("--find-links", metavar="PATH", action="append",
+                        help="an offline wheelhouse for resolving requirements (repeatable)")
+    parser.add_argument("--offline", action="store_true", help="resolve from uv's cache only (no network)")
 
 
-def _torch_index(hardware: object) -> str | None:
-    """The torch wheel index from the dependency resolver's module, when it is there."""
+def _torch_index(hardware: Hardware) -> tuple[str | None, str]:
+    """The torch wheel index (URL, version limit) from the dependency resolver's core module."""
+    from rigfit.core.torch_index import torch_index_for
+
+    index = torch_index_for(hardware)
+    return index.url, index.torch_spec
+
+
+def _requirements(args: argparse.Namespace, hardware: Hardware, packs: dict[str, tuple[str, ...]],
+                  torch_url: str | None, torch_spec: str) -> tuple[str, ...]:
+    """The node packs' Python requirements, locked by the resolver (uv) for this machine; when that cannot
+    run (no network, no mirror), their screened, normalised lines unlocked, with a warning."""
+    from rigfit.cli.render import warn
+    from rigfit.core.errors import ResolveError
+    from rigfit.core.normalize import Target, requirement_set
+    from rigfit.shell.resolver import Sources, planned_torch, resolve_lock
+
+    declared = {pid: lines for pid, lines in packs.items() if lines}
+    if not declared:
+        return ()
+    gpu = hardware.primary_gpu
+    target = Target(hardware.os, hardware.arch, gpu.vendor if gpu else "cpu")
+    sources = Sources(args.index_url, tuple(args.find_links or ()), offline=bool(args.offline))
     try:
-        from rigfit.core.torch_index import torch_index_for
-    except ImportError:
-        return None
-    try:
-        index = torch_index_for(hardware)  # type: ignore[arg-type]
-    except Exception:  # a resolver bug must not stop the plan; the note says it is missing
-        return None
-    url = getattr(index, "url", index)
-    return url if isinstance(url, str) else None
+        torch_build = planned_torch(target, torch_url, torch_spec, sources, timeout=120)
+        return tuple(resolve_lock(declared, target, torch_build, sources=sources, timeout=300))
+    except ResolveError as exc:
+        warn(f"python requirements are not locked ({exc}); the plan lists the node packs' own lines, "
+             "and rigfit install resolves them")
+        return requirement_set(declared, target, {}).lines()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,7 +65,11 @@ def run(args: argparse.Namespace) -> int:
 
     catalog, hardware = load(args)
     report = build_report(catalog, hardware, choices_from(args), args.comfyui)
-    plan, notes = build_plan(report, catalog, torch_index=_torch_index(hardware))
+    torch_url, torch_spec = _torch_index(hardware)
+    draft, _ = build_plan(report, catalog, torch_index=torch_url)
+    packs = {p.id: catalog.node_packs[p.id].requirements for p in draft.node_packs if p.id in catalog.node_packs}
+    requirements = _requirements(args, hardware, packs, torch_url, torch_spec)
+    plan, notes = build_plan(report, catalog, torch_index=torch_url, requirements=requirements)
     for note in notes:
         warn(note)
     text = json.dumps(plan_to_json(plan), indent=2, ensure_ascii=False) + "\n"
