@@ -86,6 +86,19 @@ def _allowed(model: Model, role: str, catalog: Catalog, device: Device, choices:
     return None
 
 
+def _licensed_alternatives(model: Model, catalog: Catalog, device: Device, choices: Choices,
+                           listed: Sequence[str]) -> list[Model]:
+    """Models of the same family and role whose licence allows commercial use (FLUX.1 [schnell] for [dev])."""
+    out = []
+    for other in catalog.models.values():
+        if other.id == model.id or other.id in listed or other.family != model.family or other.role != model.role:
+            continue
+        lic = catalog.licenses.get(other.license)
+        if lic is not None and lic.commercial and _allowed(other, other.role, catalog, device, choices) is None:
+            out.append(other)
+    return out
+
+
 def _base_ok(model: Model, chosen: Sequence[Chosen]) -> bool:
     """An add-on (ControlNet, LoRA, adapter) whose base model requirement the chosen base meets."""
     for req in model.requires:
@@ -274,9 +287,14 @@ def resolve_preset(catalog: Catalog, preset: Preset, device: Device, choices: Ch
                 candidates.append(model)
             elif why.code in {"licence", "apple-base-chip", "experimental", "platform"}:
                 reasons.append(why)
+            if why is not None and why.code == "licence":
+                for alt in _licensed_alternatives(model, catalog, device, choices, slot.models):
+                    candidates.append(alt)
+                    reasons.append(Reason("licence-alternative", f"{alt.id} ({catalog.licenses[alt.license].name}) "
+                                          f"offered instead of {model.id}"))
         if not candidates:
             if not slot.optional:
-                policy = bool(reasons) and all(r.code in {"licence", "experimental"} for r in reasons)
+                policy = bool(reasons) and all(r.code in {"licence", "licence-alternative", "experimental"} for r in reasons)
                 return PresetResult(preset, "excluded" if policy else "unsupported", tuple(chosen), (), None,
                                     workload_for(preset, None), tuple(warnings), (*reasons, Reason(
                                         "no-candidate", f"no allowed model for {slot.role}")))

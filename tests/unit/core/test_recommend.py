@@ -121,3 +121,23 @@ def test_training_column_of_the_specification(vram: int, expected: tuple[str, ..
 
 def test_24gb_can_do_full_training() -> None:
     assert training(nvidia(24))[0].startswith("full fine-tuning")
+
+
+def test_commercial_offers_a_same_family_alternative_the_preset_does_not_list() -> None:
+    from rigfit.core.catalog.schema import Preset, PresetComponent
+
+    only_dev = Preset("p", "p", "", "image", "mature", (PresetComponent("base_model", ("flux1-dev",)),))
+    r = resolve_preset(CAT, only_dev, nvidia(24), Choices(commercial=True))
+    assert _main(r).model.id == "flux1-schnell"
+    assert any(x.code == "licence-alternative" and "flux1-schnell" in x.text for x in r.reasons)
+
+
+def test_commercial_with_no_allowed_model_is_excluded_not_unsupported() -> None:
+    from rigfit.core.catalog.schema import Preset, PresetComponent
+
+    p = Preset("p", "p", "", "image", "mature", (PresetComponent("tts", ("cuda-only",)),
+                                                 PresetComponent("base_model", ("flux1-dev",))))
+    from dataclasses import replace
+
+    cat = replace(CAT, licenses={**CAT.licenses, "apache-2.0": replace(CAT.licenses["apache-2.0"], commercial=False)})
+    assert resolve_preset(cat, p, nvidia(24), Choices(commercial=True)).status == "excluded"
