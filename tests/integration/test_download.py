@@ -439,3 +439,18 @@ def test_a_second_process_on_the_same_file_is_told_to_wait(server: FileServer, t
     assert isinstance(result, DownloadError) and "another rigfit process" in result.message
     assert server.log == []
     _ok(_run([spec])[0], data)
+
+
+def test_killed_after_the_last_byte_publishes_without_asking_the_server(server: FileServer, tmp_path: Path) -> None:
+    """A journal that says every byte is on disk (the process died before the rename): hash, verify, publish."""
+    from rigfit.core.download_plan import Journal, Piece
+    from rigfit.shell.partfile import write_journal
+
+    data = os.urandom(50_000)
+    server.add("/done.bin", data)
+    spec = _spec(server, tmp_path, "done.bin", data)
+    part_path(spec.dest).write_bytes(data)
+    write_journal(spec.dest, Journal(spec.url, len(data), None, spec.sha256, (Piece(0, len(data), len(data)),)))
+    [result] = _run([spec])
+    assert _ok(result, data).resumed_bytes == len(data)
+    assert server.log == []

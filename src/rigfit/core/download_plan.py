@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from enum import Enum
 
 from rigfit.core.plan import split_url, url_problem
@@ -187,20 +186,33 @@ def classify_status(status: int) -> Outcome:
     return Outcome.FAIL
 
 
+_HTTP_DATE = re.compile(r"^[A-Za-z]{3}, (\d{2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$")
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _epoch(year: int, month: int, day: int, hh: int, mm: int, ss: int) -> int:
+    """Seconds since 1970 for a UTC date (days-from-civil; email.utils would pull socket into the core)."""
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return (era * 146097 + doe - 719468) * 86400 + hh * 3600 + mm * 60 + ss
+
+
 def parse_retry_after(value: str | None, *, now_epoch: float) -> float | None:
-    """``Retry-After`` as seconds to wait (delta-seconds or an HTTP date), or None when absent or malformed."""
+    """``Retry-After`` as seconds to wait (delta-seconds or an IMF-fixdate), or None when absent or malformed."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
         return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    match = _HTTP_DATE.match(value)
+    if not match or match.group(2).lower() not in _MONTHS:
         return None
-    if when is None:
-        return None
-    return max(0.0, float(when.timestamp()) - now_epoch)
+    day, year, hh, mm, ss = (int(match.group(i)) for i in (1, 3, 4, 5, 6))
+    when = _epoch(year, _MONTHS.index(match.group(2).lower()) + 1, day, hh, mm, ss)
+    return max(0.0, when - now_epoch)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,21 +23,27 @@ from rigfit.core.download_plan import (
     MIN_PIECE,
     Journal,
     JournalState,
-    Outcome,
     Piece,
     RetryPolicy,
-    classify_status,
-    hf_auth_message,
     is_hf_host,
     journal_state,
-    parse_content_range,
     parse_retry_after,
     plan_pieces,
     retry_delay,
-    sha256_from_linked_etag,
 )
 from rigfit.core.errors import DownloadError
 from rigfit.core.plan import split_url
+from rigfit.core.range_reply import (
+    FirstAsk,
+    Go,
+    Problem,
+    Reply,
+    Stop,
+    read_first_reply,
+    read_piece_reply,
+    status_stop,
+    strong_etag,
+)
 from rigfit.core.units import MIB, format_bytes
 from rigfit.shell.http import NETWORK_ERRORS, Client, Response, TransientError, is_transient
 from rigfit.shell.partfile import (
@@ -93,10 +99,6 @@ class _Restart(Exception):
         self.damaged = damaged  # the resumed data itself was bad (a hash mismatch after resuming)
 
 
-def _strong(etag: str | None) -> str | None:
-    return etag if etag and not etag.startswith("W/") else None
-
-
 Emit = Callable[[str, str], None]  # (kind, message)
 
 
@@ -150,7 +152,12 @@ class FileFetch:
         elif journal is not None or part.exists():
             discard(spec.dest)
         self.progress = Progress(pieces) if pieces else None
-        resp, index, pieces, etag, expected, single = self._probe(pieces, etag, journal)
+        resp, go = self._probe(pieces, etag, journal)
+        if go.drop_resumed:
+            self.resumed = 0
+            discard(spec.dest)
+            self.emit("restart", "the server did not resume (it changed the file or ignores ranges); starting over")
+        pieces, etag, expected, single, index = go.pieces, go.etag, go.expected_sha, go.single, go.index
         self.total = pieces[-1].end if pieces else 0
         spec.dest.parent.mkdir(parents=True, exist_ok=True)
         fresh = self.resumed == 0
@@ -192,31 +199,43 @@ class FileFetch:
         finally:
             os.close(fd)
 
-    # ---- probe ----------------------------------------------------------------------------------------
-    def _probe(
-        self, pieces: tuple[Piece, ...] | None, etag: str | None, journal: Journal | None
-    ) -> tuple[Response | None, int | None, tuple[Piece, ...], str | None, str | None, bool]:
-        """(response for the first piece, its index, pieces, ETag, expected sha256, single stream)."""
+    # ---- first request ----------------------------------------------------------------------------
+    def _first_ask(self, pieces: tuple[Piece, ...] | None, etag: str | None, journal: Journal | None) -> FirstAsk:
         spec, tuning = self.spec, self.tuning
+        if pieces:
+            piece = next(p for p in pieces if not p.complete)
+            start, end = piece.start + piece.done, piece.end
+        elif spec.size is not None:
+            start, end = 0, plan_pieces(spec.size, segments=tuning.segments, max_piece=tuning.max_piece,
+                                        min_piece=tuning.min_piece)[0].end
+        else:
+            start, end = 0, tuning.min_piece  # a probe: its Content-Range tells the size
+        return FirstAsk(start, end, pieces, etag, journal.sha256 if journal else None, spec.size, spec.sha256,
+                        tuning.segments, tuning.max_piece, tuning.min_piece)
+
+    def _probe(self, pieces: tuple[Piece, ...] | None, etag: str | None,
+               journal: Journal | None) -> tuple[Response | None, Go]:
+        """The first answer (its body unread) and what it means; retried while the failures are transient."""
+        if pieces and all(p.complete for p in pieces):  # killed after the last byte, before publishing
+            return None, Go(pieces, None, etag, self.spec.sha256 or (journal.sha256 if journal else None), False,
+                            False)
         failures = 0
         while True:
-            if pieces:
-                index = next(i for i, p in enumerate(pieces) if not p.complete)
-                start, end = pieces[index].start + pieces[index].done, pieces[index].end
-            else:
-                index = 0
-                start = 0
-                if spec.size is not None:
-                    end = plan_pieces(spec.size, segments=tuning.segments, max_piece=tuning.max_piece,
-                                      min_piece=tuning.min_piece)[0].end
-                else:
-                    end = tuning.min_piece
-            headers = {"Range": f"bytes={start}-{max(start, end - 1)}"}
-            if pieces and _strong(etag):
+            ask = self._first_ask(pieces, etag, journal)
+            headers = {"Range": f"bytes={ask.start}-{max(ask.start, ask.end - 1)}"}
+            if pieces and strong_etag(etag):
                 headers["If-Range"] = str(etag)
             try:
-                resp = self.client.get(spec.url, headers)
-                return self._read_probe(resp, pieces, index, start, end, etag, journal)
+                resp = self.client.get(self.spec.url, headers)
+                if resp.status not in (200, 206, 416):
+                    raise self._status(resp)
+                decision = read_first_reply(ask, self._reply(resp), label=self.spec.label, url=self.spec.url)
+                if isinstance(decision, Stop):
+                    raise self._stop(decision, resp)
+                if decision.index is None:
+                    resp.release()
+                    return None, decision
+                return resp, decision
             except _Restart:
                 raise
             except BaseException as exc:
@@ -225,94 +244,25 @@ class FileFetch:
                 failures += 1
                 self._backoff(failures, exc)
 
-    def _read_probe(
-        self, resp: Response, pieces: tuple[Piece, ...] | None, index: int, start: int, end: int,
-        etag: str | None, journal: Journal | None,
-    ) -> tuple[Response | None, int | None, tuple[Piece, ...], str | None, str | None, bool]:
-        spec = self.spec
-        linked = sha256_from_linked_etag(resp.header("X-Linked-Etag", any_hop=True))
-        expected = spec.sha256 or (journal.sha256 if journal and pieces else None) or linked
-        linked_size_text = resp.header("X-Linked-Size", any_hop=True)
-        known = spec.size
-        if known is None and linked_size_text and linked_size_text.isdigit():
-            known = int(linked_size_text)
-        if resp.status == 206:
-            cr = parse_content_range(resp.header("Content-Range"))
-            length = resp.header("Content-Length")
-            if cr is None or cr[2] is None or cr[0] != start or cr[1] != min(end, cr[2]):
-                resp.release()
-                raise TransientError(f"unexpected Content-Range {resp.header('Content-Range')!r} for bytes {start}-{end - 1}")
-            if length is not None and int(length) != cr[1] - cr[0]:
-                resp.release()
-                raise TransientError(f"Content-Length {length} does not match the range of {cr[1] - cr[0]} bytes")
-            total = cr[2]
-            self._check_size(total, known, resp)
-            new_etag = _strong(resp.header("ETag"))
-            if pieces:
-                if etag and new_etag and new_etag != etag:
-                    resp.release()
-                    raise _Restart("the file changed on the server since the last run; starting over")
-                return resp, index, pieces, etag or new_etag, expected, False
-            if spec.size is not None:
-                planned = plan_pieces(total, segments=self.tuning.segments, max_piece=self.tuning.max_piece,
-                                      min_piece=self.tuning.min_piece)
-            else:
-                first = Piece(0, cr[1])
-                rest = plan_pieces(total - cr[1], segments=self.tuning.segments, max_piece=self.tuning.max_piece,
-                                   min_piece=self.tuning.min_piece) if total > cr[1] else ()
-                planned = (first, *(Piece(p.start + cr[1], p.end + cr[1]) for p in rest))
-            return resp, 0, planned, new_etag, expected, False
-        if resp.status == 200:
-            length_text = resp.header("Content-Length")
-            full = int(length_text) if length_text and length_text.isdigit() else known
-            if full is None:
-                resp.release()
-                raise DownloadError(f"{spec.label}: the server sent neither a length nor a range for {spec.url}; "
-                                    f"add \"bytes\" to the plan entry", url=spec.url)
-            self._check_size(full, known, resp)
-            if pieces:
-                self.resumed = 0
-                expected = spec.sha256 or linked  # the journal's hash was for the old content
-                discard(spec.dest)
-                self.emit("restart", "the server did not resume (it changed the file or ignores ranges); starting over")
-            return resp, 0, (Piece(0, full),), _strong(resp.header("ETag")), expected, True
-        if resp.status == 416:
-            resp.release()
-            cr_text = resp.header("Content-Range") or ""
-            server_total = cr_text.rsplit("/", 1)[-1] if "/" in cr_text else "?"
-            if pieces:
-                raise _Restart(f"the server refused to resume (416, it has {server_total} bytes); starting over")
-            if server_total == "0" and known in (None, 0):
-                return None, None, (Piece(0, 0),), None, expected, True
-            raise DownloadError(f"{spec.label}: the server has {server_total} bytes at {spec.url}, the plan expects "
-                                f"{known if known is not None else 'more'}", url=spec.url)
-        raise self._status_error(resp)
+    @staticmethod
+    def _reply(resp: Response) -> Reply:
+        return Reply(resp.status, resp.header("Content-Range"), resp.header("Content-Length"), resp.header("ETag"),
+                     resp.header("X-Linked-Etag", any_hop=True), resp.header("X-Linked-Size", any_hop=True))
 
-    def _check_size(self, total: int, known: int | None, resp: Response) -> None:
-        if known is not None and total != known:
-            resp.release()
-            what = "larger" if total > known else "smaller"
-            raise DownloadError(
-                f"{self.spec.label}: the server's file is {what} than expected ({total} bytes, the plan says "
-                f"{known}); nothing was kept. The plan is outdated or the URL points at another file: "
-                f"{self.spec.url}", url=self.spec.url)
-
-    def _status_error(self, resp: Response) -> BaseException:
-        status = resp.status
-        retry_after = resp.header("Retry-After")
+    def _stop(self, stop: Stop, resp: Response) -> BaseException:
         resp.release()
-        outcome = classify_status(status)
-        if outcome is Outcome.RETRY:
-            return TransientError(f"HTTP {status} from {resp.url}", retry_after=retry_after, status=status)
-        host = split_url(self.spec.url)
-        if outcome is Outcome.AUTH and host is not None and is_hf_host(host.host, endpoint=self.client.hf_endpoint):
-            return DownloadError(hf_auth_message(self.spec.origin_url or self.spec.url, status,
-                                                 token_set=bool(self.client.token)), url=self.spec.url)
-        if outcome is Outcome.AUTH:
-            return DownloadError(f"{self.spec.label}: the server refused access to {self.spec.url} (HTTP {status}); "
-                                 f"check that the URL is public or that you have access", url=self.spec.url)
-        return DownloadError(f"{self.spec.label}: HTTP {status} for {self.spec.url}; the file is not available "
-                             f"there (the plan may be outdated)", url=self.spec.url)
+        if stop.problem is Problem.RETRY:
+            return TransientError(stop.message, retry_after=resp.header("Retry-After"), status=resp.status)
+        if stop.problem is Problem.RESTART:
+            return _Restart(stop.message)
+        return DownloadError(stop.message, url=self.spec.url)
+
+    def _status(self, resp: Response) -> BaseException:
+        parts = split_url(self.spec.url)
+        hf = parts is not None and is_hf_host(parts.host, endpoint=self.client.hf_endpoint)
+        stop = status_stop(resp.status, label=self.spec.label, url=self.spec.url,
+                           origin_url=self.spec.origin_url or self.spec.url, hf=hf, token_set=bool(self.client.token))
+        return self._stop(stop, resp)
 
     # ---- workers --------------------------------------------------------------------------------------
     def _backoff(self, failures: int, exc: BaseException) -> None:
@@ -369,24 +319,11 @@ class FileFetch:
         if etag:
             headers["If-Range"] = etag
         resp = self.client.get(self.spec.url, headers)
-        if resp.status == 200:
-            resp.release()
-            raise _Restart("the server answered a range request with the whole file (it changed, or it ignores "
-                           "ranges); starting over")
-        if resp.status != 206:
-            raise self._status_error(resp)
-        cr = parse_content_range(resp.header("Content-Range"))
-        length = resp.header("Content-Length")
-        if cr is None or (cr[0], cr[1]) != (start, end) or cr[2] != progress.total:
-            resp.release()
-            raise TransientError(f"unexpected Content-Range {resp.header('Content-Range')!r} for bytes {start}-{end - 1}")
-        if length is not None and int(length) != end - start:
-            resp.release()
-            raise TransientError(f"the server announced {length} bytes for a range of {end - start}")
-        new_etag = _strong(resp.header("ETag"))
-        if etag and new_etag and new_etag != etag:
-            resp.release()
-            raise _Restart("the file changed on the server during the download; starting over")
+        if resp.status not in (200, 206):
+            raise self._status(resp)
+        stop = read_piece_reply(self._reply(resp), start=start, end=end, total=progress.total, etag=etag)
+        if stop is not None:
+            raise self._stop(stop, resp)
         return resp
 
     def _read_body(self, fd: int, progress: Progress, index: int, resp: Response, buf: memoryview) -> None:
