@@ -68,9 +68,20 @@ def element_label(item: object, index: int) -> str:
     return str(index)
 
 
-Decode = Callable[[object, str, Problems], Any]
+# A decoder gets the value, the path of its parent and its own key there (a field name, a list index, or None
+# for the root); it builds its own path only when it has a problem to report, which keeps decoding cheap.
+Key = str | int | None
+Decode = Callable[[object, str, Key, Problems], Any]
 FieldCheck = Callable[[Any], "str | None"]
 ObjectCheck = Callable[[Any], "list[tuple[str, str]]"]
+
+
+def path_of(parent: str, key: Key, value: object) -> str:
+    if key is None:
+        return parent
+    if isinstance(key, int):
+        return f"{parent}[{element_label(value, key)}]"
+    return f"{parent}.{key}"
 
 
 class Decoder:
@@ -90,7 +101,7 @@ class Decoder:
         self._compiled: dict[Any, Decode] = {}
 
     def object(self, value: object, cls: type, where: str, problems: Problems) -> Any:
-        return self.compile(cls)(value, where, problems)
+        return self.compile(cls)(value, where, None, problems)
 
     def compile(self, tp: Any) -> Decode:
         found = self._compiled.get(tp)
@@ -104,7 +115,7 @@ class Decoder:
         if origin is Union or origin is types.UnionType:
             (inner_type,) = [a for a in get_args(tp) if a is not type(None)]
             inner = self.compile(inner_type)
-            return lambda v, where, p: None if v is None else inner(v, where, p)
+            return lambda v, parent, key, p: None if v is None else inner(v, parent, key, p)
         if origin is Literal:
             return _literal(get_args(tp))
         if origin is tuple:
@@ -121,9 +132,10 @@ class Decoder:
         raise TypeError(f"no decoder for {tp!r}")
 
     def _dataclass(self, cls: type) -> Decode:
-        hints = typing.get_type_hints(cls, self._namespace)
         fields = [f for f in dataclasses.fields(cls) if (cls, f.name) not in self._skipped]
         names = frozenset(f.name for f in fields)
+        object_check = self._object_checks.get(cls)
+        # Field decoders are compiled on first use (a dataclass may contain itself, directly or not).
         plan: list[tuple[str, bool, FieldCheck | None]] = [
             (
                 f.name,
@@ -132,16 +144,27 @@ class Decoder:
             )
             for f in fields
         ]
-        object_check = self._object_checks.get(cls)
+        decoders: dict[str, Decode] = {}
 
-        def decode(value: object, where: str, problems: Problems) -> Any:
+        def field_decoder(name: str) -> Decode:
+            found = decoders.get(name)
+            if found is None:
+                hints = typing.get_type_hints(cls, self._namespace)
+                decoders.update((n, self.compile(hints[n])) for n, _, _ in plan)
+                found = decoders[name]
+            return found
+
+        def decode(value: object, parent: str, key: Key, problems: Problems) -> Any:
+            where = path_of(parent, key, value)
             if type(value) is not dict:
                 problems.add(where, f"must be an object, not {json_kind(value)}")
                 return BAD
             ok = True
-            for key in value:
-                if key not in names:
-                    problems.add(f"{where}.{key}", f"unknown key {key!r}{suggest(str(key), sorted(names))}")
+            for extra in value:
+                if extra not in names:
+                    problems.add(
+                        f"{where}.{extra}", f"unknown key {extra!r}{suggest(str(extra), sorted(names))}"
+                    )
                     ok = False
             kwargs: dict[str, Any] = {}
             for name, required, check in plan:
@@ -150,7 +173,7 @@ class Decoder:
                         problems.add(f"{where}.{name}", f"missing required key {name!r}")
                         ok = False
                     continue
-                decoded = self.compile(hints[name])(value[name], f"{where}.{name}", problems)
+                decoded = field_decoder(name)(value[name], where, name, problems)
                 if decoded is BAD:
                     ok = False
                     continue
@@ -165,8 +188,8 @@ class Decoder:
             built = cls(**kwargs)
             if object_check is not None:
                 found = object_check(built)
-                for key, message in found:
-                    problems.add(f"{where}.{key}", message)
+                for field_name, message in found:
+                    problems.add(f"{where}.{field_name}", message)
                 if found:
                     return BAD
             return built
@@ -178,36 +201,37 @@ def _literal(choices: tuple[Any, ...]) -> Decode:
     allowed = frozenset(choices)
     shown = ", ".join(repr(c) for c in choices)
 
-    def decode(value: object, where: str, problems: Problems) -> Any:
+    def decode(value: object, parent: str, key: Key, problems: Problems) -> Any:
         if type(value) is str and value in allowed:
             return value
         hint = suggest(value, [str(c) for c in choices]) if isinstance(value, str) else ""
-        problems.add(where, f"{value!r} is not one of {shown}{hint}")
+        problems.add(path_of(parent, key, value), f"{value!r} is not one of {shown}{hint}")
         return BAD
 
     return decode
 
 
 def _tuple_of(inner: Decode) -> Decode:
-    def decode(value: object, where: str, problems: Problems) -> Any:
+    def decode(value: object, parent: str, key: Key, problems: Problems) -> Any:
         if type(value) is not list:
-            problems.add(where, f"must be a list, not {json_kind(value)}")
+            problems.add(path_of(parent, key, value), f"must be a list, not {json_kind(value)}")
             return BAD
-        items = [inner(item, f"{where}[{element_label(item, i)}]", problems) for i, item in enumerate(value)]
+        where = path_of(parent, key, value)
+        items = [inner(item, where, i, problems) for i, item in enumerate(value)]
         return BAD if any(item is BAD for item in items) else tuple(items)
 
     return decode
 
 
 def _fixed_tuple(inners: list[Decode]) -> Decode:
-    def decode(value: object, where: str, problems: Problems) -> Any:
+    def decode(value: object, parent: str, key: Key, problems: Problems) -> Any:
+        where = path_of(parent, key, value)
         if type(value) is not list or len(value) != len(inners):
             shown = f"{len(value)} values" if type(value) is list else json_kind(value)
             problems.add(where, f"must be a list of {len(inners)} values, not {shown}")
             return BAD
         items = [
-            inner(item, f"{where}[{i}]", problems)
-            for i, (item, inner) in enumerate(zip(value, inners, strict=True))
+            inner(item, where, i, problems) for i, (item, inner) in enumerate(zip(value, inners, strict=True))
         ]
         return BAD if any(item is BAD for item in items) else tuple(items)
 
@@ -220,17 +244,17 @@ _TYPE_NAMES: Final = {str: "a string", int: "an integer", bool: "true or false"}
 def _exact(tp: type) -> Decode:
     name = _TYPE_NAMES[tp]
 
-    def decode(value: object, where: str, problems: Problems) -> Any:
+    def decode(value: object, parent: str, key: Key, problems: Problems) -> Any:
         if type(value) is tp:
             return value
-        problems.add(where, f"must be {name}, not {json_kind(value)}")
+        problems.add(path_of(parent, key, value), f"must be {name}, not {json_kind(value)}")
         return BAD
 
     return decode
 
 
-def _number(value: object, where: str, problems: Problems) -> Any:
+def _number(value: object, parent: str, key: Key, problems: Problems) -> Any:
     if type(value) is int or type(value) is float:
         return float(value)
-    problems.add(where, f"must be a number, not {json_kind(value)}")
+    problems.add(path_of(parent, key, value), f"must be a number, not {json_kind(value)}")
     return BAD
