@@ -44,9 +44,11 @@ def apply_theme(theme: str) -> None:
         return
     role = QPalette.ColorRole
     dark = QPalette()
-    base, window, text = QColor(30, 30, 30), QColor(45, 45, 48), QColor(230, 230, 230)
+    # Base lighter than Window: Fusion outlines check boxes with a darkened Window colour, which vanishes on a
+    # base darker than the window.
+    base, window, text = QColor(62, 62, 66), QColor(45, 45, 48), QColor(230, 230, 230)
     for r, colour in (
-        (role.Window, window), (role.WindowText, text), (role.Base, base), (role.AlternateBase, window),
+        (role.Window, window), (role.WindowText, text), (role.Base, base), (role.AlternateBase, QColor(54, 54, 58)),
         (role.ToolTipBase, window), (role.ToolTipText, text), (role.Text, text), (role.Button, window),
         (role.ButtonText, text), (role.BrightText, QColor(255, 80, 80)), (role.Link, QColor(100, 170, 255)),
         (role.Highlight, QColor(42, 130, 218)), (role.HighlightedText, QColor(255, 255, 255)),

@@ -241,8 +241,12 @@ class Services:
         settled = normalize(screened.declared, target, {})
         warnings = tuple(dict.fromkeys(w for r in chosen for w in r.warnings)) + tuple(
             n for n in notes if "torch_index" not in n)
+        estimates = {(f.folder, f.filename): f.bytes for r in chosen for c in r.components for f in c.variant.files}
+        files = tuple(PlanFileView(f.filename, f.folder, f.bytes, f.sha256,
+                                   None if f.bytes is not None else estimates.get((f.folder, f.filename)))
+                      for f in plan.files)
         return PlanView(
-            files=tuple(PlanFileView(f.filename, f.folder, f.bytes, f.sha256) for f in plan.files),
+            files=files,
             node_packs=tuple(NodePackView(p.id, p.repo, p.commit, bool(getattr(catalog.node_packs.get(p.id),
                                                                                 "install_script", False)))
                              for p in plan.node_packs),
@@ -251,6 +255,7 @@ class Services:
             launch_args=plan.launch_args,
             warnings=warnings,
             total_bytes=plan.total_bytes,
+            approx_bytes=sum(f.approx_bytes or 0 for f in files),
             document=plan_to_json(plan),
         )
 
@@ -372,7 +377,7 @@ class Services:
 
 def _headline(r: PresetResult) -> str:
     """The engine's reason for the status itself (not the per-variant notes)."""
-    wanted = {"fits": ("fits",), "offload": ("offload",), "unsupported": ("unsupported", "no-candidate", "platform"),
+    wanted = {"fits": ("fits",), "offload": ("budget", "offload"), "unsupported": ("unsupported", "no-candidate", "platform"),
               "excluded": ("experimental", "licence", "apple-base-chip", "no-candidate")}.get(r.status, ())
     for code in wanted:
         for reason in r.reasons:

@@ -137,8 +137,9 @@ class RecommendationView:
 class PlanFileView:
     filename: str
     folder: str
-    bytes: int | None
+    bytes: int | None  # exact, as the plan checks it; None when only an estimate is known
     sha256: str | None
+    approx_bytes: int | None = None  # the catalog's estimate when ``bytes`` is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +158,8 @@ class PlanView:
     conflicts: tuple[str, ...]  # each: the clash and how it was settled
     launch_args: tuple[str, ...]
     warnings: tuple[str, ...]
-    total_bytes: int
+    total_bytes: int  # exact sizes only
+    approx_bytes: int  # the estimated sizes of the rest
     document: dict[str, Any] = field(hash=False, compare=False)  # the contract's rigfit.plan/1
 
 

@@ -26,6 +26,7 @@ from rigfit.gui.qt import (
     QHBoxLayout,
     QLabel,
     QScrollArea,
+    QSizePolicy,
     Qt,
     QVBoxLayout,
     QWidget,
@@ -63,6 +64,7 @@ class ComponentRow:
             if option.variant == view.variant:
                 self.combo.setCurrentIndex(i)
         self.combo.setEnabled(len(view.options) > 1)
+        self.combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         grid.addWidget(self.combo, row, 2)
         self.note = wrapped(view.reason, host)
         grid.addWidget(self.note, row, 3)
@@ -163,6 +165,7 @@ class AdvancedPage(QWizardPage):
         clear_layout(self.sections)
         self.rows.clear()
         self.budgets.clear()
+        grids: list[QGridLayout] = []
         for view in rec.selected:
             section = Section(f"{view.name}", self.host)
             section.setObjectName(f"section-{view.id}")
@@ -170,6 +173,7 @@ class AdvancedPage(QWizardPage):
             grid = QGridLayout(grid_host)
             grid.setContentsMargins(0, 0, 0, 0)
             grid.setColumnStretch(3, 1)
+            grids.append(grid)
             for row, component in enumerate(view.components):
                 self.rows[f"{view.id}/{component.model}"] = ComponentRow(grid, row, component, self.session, grid_host)
             section.content.addWidget(grid_host)
@@ -178,5 +182,11 @@ class AdvancedPage(QWizardPage):
             self.budgets[view.id] = budget
             self.sections.addWidget(section)
         self.sections.addStretch(1)
+        # One grid per preset; equal first columns keep the combo boxes of all presets in one line.
+        for column in (0, 1, 2):
+            width = max((g.itemAtPosition(r, column).widget().sizeHint().width()  # type: ignore[union-attr]
+                         for g in grids for r in range(g.rowCount()) if g.itemAtPosition(r, column)), default=0)
+            for g in grids:
+                g.setColumnMinimumWidth(column, width)
         self.storage.show_storage(rec.storage)
         refocus(self, focus)

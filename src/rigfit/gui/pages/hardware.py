@@ -26,10 +26,7 @@ class HardwarePage(QWizardPage):
         self.session = session
         self.job: Job | None = None
         self.setTitle("Welcome — your machine")
-        self.setSubTitle(
-            "rigfit picks ComfyUI models, quantizations and node packs that fit this computer. "
-            "Check what it found, or pick a profile to ask “what if I had…?”."
-        )
+        self.setSubTitle("Check what rigfit found, or pick another machine to ask “what if I had…?”.")
         layout = QVBoxLayout(self)
 
         pick = QHBoxLayout()

@@ -164,30 +164,37 @@ class ReviewPage(QWizardPage):
 
     def _render(self, plan: PlanView) -> None:
         self.tree.clear()
-        files = QTreeWidgetItem(self.tree, [f"Model files ({len(plan.files)})", "models/", gb(plan.total_bytes)])
+        approx = f" + ≈ {gb(plan.approx_bytes)}" if plan.approx_bytes else ""
+        files = QTreeWidgetItem(self.tree, [f"Model files ({len(plan.files)})", "models/",
+                                            gb(plan.total_bytes) + approx])
         for f in plan.files:
-            QTreeWidgetItem(files, [f.filename, f.folder, gb(f.bytes)])
+            size = gb(f.bytes) if f.bytes is not None else (f"≈ {gb(f.approx_bytes)}" if f.approx_bytes else "?")
+            item = QTreeWidgetItem(files, [f.filename, f.folder, size])
+            if f.bytes is None:
+                item.setToolTip(2, "an estimate: the server's size and hash are checked while downloading")
         packs = QTreeWidgetItem(self.tree, [f"Node packs ({len(plan.node_packs)})", "custom_nodes/", ""])
         for pack in plan.node_packs:
-            note = " · runs an install script" if pack.install_script else ""
-            QTreeWidgetItem(packs, [pack.id + note, (pack.commit or "")[:12], ""])
-        if plan.requirements:
-            reqs = QTreeWidgetItem(self.tree, [f"Python packages ({len(plan.requirements)})", "venv", ""])
-            for line in plan.requirements:
-                QTreeWidgetItem(reqs, [line, "", ""])
-        conflicts = QTreeWidgetItem(self.tree, [f"Dependency conflicts settled ({len(plan.conflicts)})", "", ""])
-        for line in plan.conflicts:
-            QTreeWidgetItem(conflicts, [line, "", ""])
-        warnings = QTreeWidgetItem(self.tree, [f"Warnings ({len(plan.warnings)})", "", ""])
-        for line in plan.warnings:
-            QTreeWidgetItem(warnings, [line, "", ""])
+            note = " · runs an install script (asks first)" if pack.install_script else ""
+            item = QTreeWidgetItem(packs, [pack.id + note, (pack.commit or "")[:12], ""])
+            item.setToolTip(0, pack.repo)
+        sections = (
+            (f"Python packages ({len(plan.requirements)})", plan.requirements, False),
+            (f"Dependency conflicts settled ({len(plan.conflicts)})", plan.conflicts, True),
+            (f"Warnings ({len(plan.warnings)})", plan.warnings, True),
+        )
+        for title, lines, expanded in sections:
+            head = QTreeWidgetItem(self.tree, [title, "", ""])
+            for line in lines:
+                item = QTreeWidgetItem(head, [line, "", ""])
+                item.setToolTip(0, line)
+                item.setFirstColumnSpanned(True)
+            head.setExpanded(expanded)
         files.setExpanded(True)
         packs.setExpanded(True)
-        conflicts.setExpanded(True)
-        warnings.setExpanded(True)
-        self.flags.setText(" ".join(plan.launch_args) or "(none)")
+        self.flags.setText(" ".join(plan.launch_args) or "(none needed)")
         self.status.setText(
-            f"{len(plan.files)} files, {gb(plan.total_bytes)} · {len(plan.node_packs)} node packs"
+            f"{len(plan.files)} files, {gb(plan.total_bytes)}{approx} · {len(plan.node_packs)} node packs · "
+            + (f"{len(plan.conflicts)} dependency clash{'es' if len(plan.conflicts) != 1 else ''} settled")
         )
         self.save.setEnabled(True)
 
