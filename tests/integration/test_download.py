@@ -322,6 +322,19 @@ def test_a_whole_body_longer_than_expected_is_cut_off_and_failed(server: FileSer
     _nothing_final(spec)
 
 
+def test_a_chunked_body_longer_than_the_plan_says_is_cut_off_and_failed(server: FileServer,
+                                                                        tmp_path: Path) -> None:
+    """No Content-Length to compare with: the body is read up to the planned size, and one byte more fails it."""
+    server.add("/ch.bin", os.urandom(200_000), chunked=True)
+    spec = FetchSpec(server.url("/ch.bin"), tmp_path / "ch.bin", 150_000, None, "loras/ch.bin")
+    [result] = _run([spec])
+    assert isinstance(result, DownloadError) and "cut off and rejected" in result.message
+    _nothing_final(spec)
+    data = os.urandom(100_000)
+    server.add("/ok.bin", data, chunked=True)
+    _ok(_run([_spec(server, tmp_path, "ok.bin", data)])[0], data)
+
+
 # ---- disk space ---------------------------------------------------------------------------------------------
 
 

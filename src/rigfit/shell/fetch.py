@@ -343,9 +343,9 @@ class FileFetch:
                 raise self._write_error(exc) from exc
             pos += n
             progress.advance(index, n)
-        # A 200 answer longer than the file we expect: cut off and failed (``extra`` bytes never written).
-        length = resp.header("Content-Length")
-        if resp.status == 200 and length and length.isdigit() and int(length) > end:
+        # A whole-file answer that goes on past the expected size (no Content-Length, e.g. chunked): cut off
+        # and failed; the extra bytes are never written.
+        if resp.status == 200 and resp.readinto(buf[:1]):
             raise DownloadError(f"{self.spec.label}: the server sent more than the expected {end} bytes; "
                                 f"the data was cut off and rejected", url=self.spec.url)
 
