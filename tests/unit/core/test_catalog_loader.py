@@ -6,6 +6,8 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rigfit.core.catalog.loader import build_catalog
 from rigfit.core.errors import CatalogError
@@ -399,3 +401,40 @@ def test_effective_requirements_follow_all_in_one_then_variant_then_model() -> N
     assert [r.role for r in effective_requirements(catalog, catalog.variants["base-lora"])] == ["base_model"]
     assert resident_bytes(catalog.variants["base-lora"]) == 5
     assert resident_bytes(catalog.variants["base-fp16"]) == 1000
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 10**12) | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _slots(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a JSON document a value could be replaced."""
+    found = [path]
+    if isinstance(node, dict):
+        for key, child in node.items():
+            found.extend(_slots(child, (*path, key)))
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            found.extend(_slots(child, (*path, index)))
+    return found
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_any_corrupted_value_gives_a_catalog_error_never_a_crash(data: st.DataObject) -> None:
+    """Whatever value lands wherever in a catalog file, the loader answers with problems, not an exception."""
+    doc = _base()
+    slots = [s for s in _slots(doc) if s]
+    path = data.draw(st.sampled_from(slots))
+    target: Any = doc
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = data.draw(_JSON)
+    try:
+        build_catalog([("f0.json", doc)])
+    except CatalogError as exc:
+        assert exc.problems
+        assert all(p.startswith("f0.json:") and ": " in p for p in exc.problems)
