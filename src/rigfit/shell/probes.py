@@ -119,7 +119,10 @@ def default_disk_path() -> str:
     """Where models go by default: rigfit's data folder (``RIGFIT_HOME`` moves it)."""
     from rigfit.shell.paths import data_dir
 
-    return str(data_dir())
+    try:
+        return str(data_dir())
+    except (ImportError, OSError, RuntimeError):  # a stripped-down environment: the home folder's disk
+        return str(Path.home())
 
 
 # ------------------------------------------------------------------------------------------ RAM and CPU
