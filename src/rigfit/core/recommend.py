@@ -449,8 +449,9 @@ def _warn(chosen: Sequence[Chosen], budget: Budget, catalog: Catalog) -> list[st
             out.append(f"{c.model.id} is in maintenance mode (no new fixes)")
         if c.model.maturity == "experimental":
             out.append(f"{c.model.id} is experimental")
-        if any(not f.bytes_exact for f in c.variant.files):
-            out.append(f"{c.model.id}: download size is approximate")
+    approx = [c.model.id for c in chosen if any(not f.bytes_exact for f in c.variant.files)]
+    if approx:
+        out.append(f"download sizes are approximate for {', '.join(dict.fromkeys(approx))}")
     return out
 
 
