@@ -255,3 +255,23 @@ def test_install_scripts_run_only_when_allowed(world, env, plan_file: Path, tmp_
     assert done.returncode == 0, done.stderr
     assert (comfyui / "custom_nodes" / "pack-b" / "installed.marker").read_text() == "ran"
     assert json.loads(done.stdout.strip().splitlines()[-1])["install_scripts_not_run"] == []
+
+
+def test_an_existing_comfyui_is_used_not_cloned(world, env, plan_file: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A folder that already holds ComfyUI (here without git) is detected by its comfyui_version.py and kept;
+    --only comfyui also writes the starter workflows."""
+    w, _ = world
+    comfyui = tmp_path / "Existing"
+    comfyui.mkdir()
+    (comfyui / "main.py").write_text("# a ComfyUI the user installed\n")
+    (comfyui / "comfyui_version.py").write_text('__version__ = "0.3.60"\n')
+    done = install(w, plan_file, comfyui, only=("comfyui",))
+    assert done.returncode == 0, done.stderr
+    assert "using the existing ComfyUI 0.3.60" in done.stdout
+    assert not (comfyui / ".git").exists() and (comfyui / "main.py").read_text().startswith(
+        "# a ComfyUI the user"
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["comfyui_version"] == "0.3.60"
+    assert {k for k, s in report["steps"].items() if s["action"] == "ran"} == {"comfyui", "workflows"}
+    assert (comfyui / "user/default/workflows/rigfit-lightweight.api.json").is_file()

@@ -139,7 +139,10 @@ def check_workflows(
     if not names:
         return [Finding("starter workflows", SKIP, "no starter workflows were written for this plan")]
     schema = _schema_for(plan, comfyui, facts, live_schema)
+    installed = (facts.get("comfyui") or {}).get("version")
     where = "the live server's schema" if live_schema is not None else "ComfyUI 0.3.64's schema"
+    if live_schema is None and installed and installed != "0.3.64":
+        where += f" (this install is {installed}: `--live` checks against its own)"
     out: list[Finding] = []
     for name, prompt in read_api_workflows(comfyui, names).items():
         if isinstance(prompt, str):

@@ -118,6 +118,7 @@ def _write_journal(comfyui: Path, journal: Journal) -> None:
 
 
 def _try_lock(handle: IO[str]) -> bool:
+    handle.seek(0)  # msvcrt locks bytes from the current position; lock the same first byte everywhere
     try:
         if os.name == "nt":
             import msvcrt

@@ -16,7 +16,7 @@ from rigfit.core.plan import Plan
 from rigfit.core.workflow_schema import Schema
 from rigfit.core.workflow_ui import to_ui
 from rigfit.core.workflows import StarterSet, check_schema, planned_files, starter_workflows, to_api
-from rigfit.shell.comfyui import bundled_schema, installed_files, model_roots
+from rigfit.shell.comfyui import SCHEMA_VERSION, bundled_schema, installed_files, model_roots
 from rigfit.shell.install_steps import Context, dump, write_atomic
 
 PREFIX = "rigfit-"
@@ -72,7 +72,12 @@ def step_workflows(ctx: Context) -> dict[str, Any]:
             (folder / f"{stale}{suffix}").unlink(missing_ok=True)
     for preset_id, reason in result.skipped:
         ctx.say(f"no starter workflow for {preset_id}: {reason}")
+    version = (ctx.facts.get("comfyui") or {}).get("version")
+    if version and version != SCHEMA_VERSION:
+        ctx.say(f"starter workflows were checked against ComfyUI {SCHEMA_VERSION}'s node schema; this is {version}: "
+                "`rigfit doctor --live` checks them against the running server")  # fmt: skip
     return {
+        "schema_version": SCHEMA_VERSION,
         "written": written,
         "skipped": [{"preset": p, "reason": r} for p, r in result.skipped],
         "kinds": {wf.name: wf.kind for wf in result.workflows},
