@@ -176,7 +176,7 @@ def _companions(reqs: Sequence[Requirement], catalog: Catalog, device: Device, c
         fitting = [(v, r) for v, r in ranked if device.backend == "cpu" or size(model, v) <= room]
         v, why = fitting[0] if fitting else min(ranked, key=lambda item: size(model, item[0]))
         used[stages[i]] = used.get(stages[i], 0) + size(model, v)
-        chosen.append(Chosen(req.role, model, v, why or label(v), companion_of=owner))
+        chosen.append(Chosen(req.role, model, v, why or _only(ranked, v), companion_of=owner))
     return chosen, warnings
 
 
@@ -316,7 +316,7 @@ def resolve_preset(catalog: Catalog, preset: Preset, device: Device, choices: Ch
                     continue  # cannot fit or nearly fit; the smallest variant is always tried
                 step_up = _neighbour([v for v, _ in ranked[:i][::-1]], variant, bigger=True)
                 step_down = _neighbour([v for v, _ in ranked[i + 1:]], variant, bigger=False)
-                pick = Chosen(slot.role, model, variant, note or label(variant), None, step_up, step_down,
+                pick = Chosen(slot.role, model, variant, note or _only(ranked, variant), None, step_up, step_down,
                               _mlx_note(model, device))
                 attempt = _try(preset, chosen, pick, catalog, device, choices, work)
                 budget = attempt[1]
@@ -349,6 +349,10 @@ def resolve_preset(catalog: Catalog, preset: Preset, device: Device, choices: Ch
     warnings.extend(_warn(chosen, budget, catalog))
     return PresetResult(preset, budget.status, tuple(chosen), nodes, budget, work, tuple(dict.fromkeys(warnings)),
                         tuple(reasons))
+
+
+def _only(ranked: Sequence[tuple[Variant, str]], variant: Variant) -> str:
+    return "the only variant" if len(ranked) == 1 else label(variant)
 
 
 def _hopeless(model: Model, variant: Variant, device: Device, index: int) -> bool:
