@@ -18,7 +18,7 @@ from rigfit.gui.pages.hardware import HardwarePage
 from rigfit.gui.pages.install import STEPS, InstallPage
 from rigfit.gui.pages.review import ReviewPage
 from rigfit.gui.pages.widgets import StackedBar
-from rigfit.gui.qt import QComboBox, QLabel, Qt, QWizard
+from rigfit.gui.qt import QComboBox, QLabel, QMessageBox, Qt, QWizard
 from rigfit.gui.wizard import (
     PAGE_ADVANCED,
     PAGE_FINISH,
@@ -200,3 +200,82 @@ def test_goal_toggles_reach_the_recommendation(make_wizard: Any, qtbot: Any, opt
     qtbot.mouseClick(goals.toggles[option], Qt.MouseButton.LeftButton)
     assert getattr(wizard.session.choices, option) is True
     assert "guitest" in goals.cards
+
+
+def _install_models_only(wizard: RigfitWizard, qtbot: Any, tmp_path: Path) -> InstallPage:
+    """From the Hardware page to a running install of the test bundle's model files."""
+    _next(wizard, qtbot)
+    _pick_test_bundle(wizard, qtbot, advanced=False)
+    _next(wizard, qtbot)
+    assert wizard.currentId() == PAGE_REVIEW, "without the advanced box the Advanced page is skipped"
+    review = wizard.currentPage()
+    assert isinstance(review, ReviewPage)
+    qtbot.waitUntil(lambda: wizard.session.plan is not None, timeout=WAIT_MS)
+    review.comfyui.edit.setText(str(tmp_path / "ComfyUI"))
+    review.models.edit.setText(str(tmp_path / "store"))
+    for steps, box in review.step_boxes.items():
+        box.setChecked(steps == ("models",))
+    _next(wizard, qtbot)
+    install = wizard.currentPage()
+    assert isinstance(install, InstallPage)
+    return install
+
+
+def test_a_failed_download_opens_the_error_dialog_and_resume_retries(
+    make_wizard: Any, qtbot: Any, model_server: Any, tmp_path: Path
+) -> None:
+    """A 404 stops the install with a dialog (the one-line message, the details behind "Show Details…");
+    Resume, once the server has the file again, finishes the install."""
+    from fixtures.fileserver import Fault
+    from gui.bundle import REPO
+
+    model_server.server.fault(REPO + "guitest-vae.safetensors", Fault("status", status=404))
+    wizard = _start(make_wizard, qtbot)
+    install = _install_models_only(wizard, qtbot, tmp_path)
+    dialog = None
+
+    def error_shown() -> bool:
+        nonlocal dialog
+        dialog = next((d for d in install.findChildren(QMessageBox, "errorDialog") if d.isVisible()), None)
+        return dialog is not None
+
+    qtbot.waitUntil(error_shown, timeout=WAIT_MS)
+    assert dialog is not None
+    assert "guitest-vae.safetensors" in dialog.text() and "404" in dialog.text()
+    assert "\n" not in dialog.text().strip(), "the message is one line"
+    assert dialog.detailedText(), "the details area holds the traceback"
+    assert install.resume_button.isEnabled() and not install.isComplete()
+    qtbot.mouseClick(dialog.button(QMessageBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+
+    qtbot.mouseClick(install.resume_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(install.isComplete, timeout=WAIT_MS)
+    assert install.total_bar.value() == STEPS
+    vae = tmp_path / "ComfyUI" / "models" / "vae" / "guitest-vae.safetensors"
+    assert vae.read_bytes() == model_server.files["guitest-vae.safetensors"]
+
+
+def test_the_install_script_question_waits_for_the_answer(make_wizard: Any, qtbot: Any) -> None:
+    """A question from the worker opens a Yes/No dialog (No by default) and the worker gets the answer."""
+    import threading
+
+    from rigfit.gui.worker import Job, Question
+
+    wizard = _start(make_wizard, qtbot)
+    page = wizard.page(PAGE_INSTALL)
+    assert isinstance(page, InstallPage)
+    answers: list[bool] = []
+
+    def task(emit: Any, cancel: threading.Event) -> bool:
+        question = Question("Run an install script?", "comfyui-impact-pack has an install.py. Run it?")
+        emit(question)
+        return question.wait(cancel)
+
+    job = Job(task)
+    job.question.connect(page._ask)
+    job.succeeded.connect(answers.append)
+    job.start()
+    qtbot.waitUntil(lambda: bool(page.findChildren(QMessageBox, "installScriptQuestion")), timeout=WAIT_MS)
+    box = page.findChildren(QMessageBox, "installScriptQuestion")[0]
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.No)
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: answers == [True], timeout=WAIT_MS)
