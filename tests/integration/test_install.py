@@ -155,6 +155,8 @@ def test_install_builds_the_folder_and_doctor_passes(world, env, plan_file: Path
     assert statuses["workflow rigfit-lightweight (live)"] == "ok"
     launch = rigfit("launch", "--comfyui", str(comfyui), "--print", "--", "--port", "9999")
     assert launch.stdout.split()[-3:] == ["--cpu", "--port", "9999"]
+    started = rigfit("launch", "--comfyui", str(comfyui), "--", "--quick-test-for-ci")  # really exec's main.py
+    assert started.returncode == 0, started.stderr
 
     # A no-op re-run skips every step.
     again = install(w, plan_file, comfyui)

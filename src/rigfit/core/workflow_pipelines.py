@@ -67,6 +67,8 @@ def classify(files: Files, pack_classes: frozenset[str]) -> tuple[str | None, st
                 f"{ggufs[0]} needs ComfyUI-GGUF's {', '.join(sorted(needed))}, not in the planned node packs",
             )
     checkpoint = bool(files.role("checkpoint"))
+    if "i2v" in key.replace("ti2v", ""):
+        return None, "image-to-video models need a start image; rigfit writes text-only starter workflows"
     if "wan" in key:
         return ("wan22-5b" if "5b" in key else "wan22-14b"), ""
     if (
@@ -164,6 +166,10 @@ def _image(b: Builder, files: Files, kind: str, prefix: str) -> tuple[Link, list
         model, clip, vae = Link(loader, 0), Link(loader, 1), Link(loader, 2)
         if vae_files:
             vae = Link(b.add("VAELoader", "Load VAE", vae_name=vae_files[0]), 0)
+        if te and kind in {"flux", "sd3"}:
+            # A checkpoint without its text encoders (SD3.5 Large's official file; ComfyUI's SD3.5 example)
+            # takes them from text_encoders/ through the family's CLIP loader.
+            clip = Link(_clip(b, te[:3] if kind == "sd3" else te[:2], kind), 0)
     else:
         model = Link(_unet(b, files.role("diffusion_model")[0][1]), 0)
         clip_kind = "flux" if kind == "flux" else "sd3"

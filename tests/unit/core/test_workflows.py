@@ -132,6 +132,17 @@ PIPELINES = [
         "stable-audio",
         id="stable-audio-open",
     ),
+    pytest.param(
+        preset(
+            "character",
+            comp("checkpoint", "sd35-large", ("checkpoints", "sd3.5_large.safetensors")),
+            comp("text_encoder", "clip-l", CLIP_L),
+            comp("text_encoder", "clip-g", ("text_encoders", "clip_g.safetensors")),
+            comp("text_encoder", "t5xxl", T5),
+        ),
+        "sd3",
+        id="sd35-checkpoint-with-separate-text-encoders",
+    ),
     pytest.param(preset("music", comp("checkpoint", "ace-step-v1-3.5b", ("checkpoints", "ace_step_v1_3.5b.safetensors"))), "ace-step", id="ace-step-v1"),
 ]  # fmt: skip
 
@@ -187,6 +198,11 @@ def test_gguf_without_the_pack_is_skipped_with_the_reason(schema: Schema) -> Non
     [
         pytest.param(preset("voice", comp("tts_model", "piper", ("piper", "en_US-lessac-medium.onnx"))), "no checkpoint", id="tts-no-graph"),
         pytest.param(preset("3d", comp("checkpoint", "triposr", ("checkpoints", "triposr.ckpt"))), "no starter workflow", id="unknown-family"),
+        pytest.param(
+            preset("video", comp("diffusion_model", "wan22-i2v-a14b", ("diffusion_models", "wan2.2_i2v_high_noise_14B.safetensors"))),
+            "start image",
+            id="image-to-video",
+        ),
         pytest.param(
             preset("photorealism", comp("diffusion_model", "flux1-dev", ("diffusion_models", "flux1-dev.safetensors"))),
             "two text encoders",
