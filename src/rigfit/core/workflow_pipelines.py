@@ -320,7 +320,7 @@ def build_pipeline(
     return used, notes
 
 
-_LOADER_INPUTS = {
+LOADER_INPUTS = {
     "CheckpointLoaderSimple": (("checkpoints", "ckpt_name"),),
     "UNETLoader": (("diffusion_models", "unet_name"),),
     GGUF_UNET: (("diffusion_models", "unet_name"),),
@@ -338,6 +338,6 @@ _LOADER_INPUTS = {
 def _loaded_files(b: Builder) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for cls, inputs, _ in b.nodes.values():
-        for folder, name in _LOADER_INPUTS.get(cls, ()):
+        for folder, name in LOADER_INPUTS.get(cls, ()):
             out.append((folder, str(inputs[name])))
     return out

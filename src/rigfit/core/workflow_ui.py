@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rigfit.core.workflow_pipelines import Link
+from rigfit.core.workflow_pipelines import LOADER_INPUTS, Link
 from rigfit.core.workflow_schema import InputSpec, Schema
 from rigfit.core.workflows import Workflow
 
@@ -98,6 +98,15 @@ def to_ui(workflow: Workflow, schema: Schema) -> dict[str, Any]:
             "properties": {"Node name for S&R": node.class_type},
             "widgets_values": widgets,
         }
+        models = [
+            {"name": name, "url": workflow.urls[(folder, name)], "directory": folder}
+            for folder, input_name in LOADER_INPUTS.get(node.class_type, ())
+            for name in [str(node.inputs.get(input_name))]
+            if (folder, name) in workflow.urls
+        ]
+        if models:
+            # The frontend offers these downloads when a file is missing (its "missing models" dialog).
+            entry["properties"]["models"] = models
         if node.title:
             entry["title"] = node.title
         ui_nodes.append(entry)

@@ -33,6 +33,8 @@ class Workflow:
     nodes: tuple[WorkflowNode, ...]
     files: tuple[tuple[str, str], ...]  # (folder, file name) the graph loads
     notes: tuple[str, ...] = ()  # planned files the graph does not wire (ControlNets, embeddings, ...)
+    # (folder, file name) -> download URL, for the frontend's missing-model dialog (``properties.models``)
+    urls: Mapping[tuple[str, str], str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +43,15 @@ class StarterSet:
     skipped: tuple[tuple[str, str], ...] = field(default=())  # (preset id, reason)
 
 
+_FOLDER_ALIASES = {"unet": "diffusion_models", "clip": "text_encoders"}  # ComfyUI's legacy folder names
+
+
 def _component_files(component: Mapping[str, Any]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for f in component.get("files") or ():
         if isinstance(f, Mapping) and isinstance(f.get("filename"), str) and isinstance(f.get("folder"), str):
             raw = str(f["folder"])
-            folder = {"unet": "diffusion_models", "clip": "text_encoders"}.get(raw, raw)
+            folder = _FOLDER_ALIASES.get(raw, raw)
             out.append((folder, str(f["filename"])))
     return out
 
@@ -160,7 +165,16 @@ def starter_workflows(
                 WorkflowNode(nid, cls, dict(inputs), title)
                 for nid, (cls, inputs, title) in builder.nodes.items()
             )
-            workflow = Workflow(preset_id, name, kind, nodes, tuple(used), tuple(notes))
+            urls = {
+                (folder, str(f["filename"])): str(f["url"])
+                for c in group
+                for f in c.get("files") or ()
+                if isinstance(f, Mapping)
+                and isinstance(f.get("url"), str)
+                and isinstance(f.get("filename"), str)
+                for folder in [_FOLDER_ALIASES.get(str(f.get("folder")), str(f.get("folder")))]
+            }
+            workflow = Workflow(preset_id, name, kind, nodes, tuple(used), tuple(notes), urls)
             problems = validate_prompt(to_api(workflow), checked)
             if problems:
                 more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

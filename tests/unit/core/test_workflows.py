@@ -183,6 +183,13 @@ def test_ui_format_carries_the_same_graph(schema: Schema, the_preset: dict[str, 
         )
     api = {k: {"class_type": v["class_type"], "inputs": v["inputs"]} for k, v in to_api(wf).items()}
     assert ui_to_api(ui, full) == api
+    # Every loader names its file's download URL for the frontend's missing-model dialog.
+    offered = {
+        (m["directory"], m["name"]): m["url"] for n in ui["nodes"] for m in n["properties"].get("models", [])
+    }
+    assert set(offered) == set(wf.files) and all(
+        u == "https://example.org/" + n for (_, n), u in offered.items()
+    )
 
 
 def test_gguf_without_the_pack_is_skipped_with_the_reason(schema: Schema) -> None:
