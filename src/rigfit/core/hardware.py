@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
 from rigfit.core.errors import ProfileError
@@ -81,8 +81,6 @@ class Hardware:
 
 def complete_gpu(gpu: Gpu, *, ram_bytes: int | None = None) -> Gpu:
     """Fill what the name table and the rules can tell: compute capability, architecture, Apple's share."""
-    from dataclasses import replace
-
     model = lookup_gpu(gpu.name)
     cc = gpu.compute_capability
     if cc is None and gpu.vendor == "nvidia" and model is not None:
