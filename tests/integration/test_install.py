@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -155,7 +156,9 @@ def test_install_builds_the_folder_and_doctor_passes(world, env, plan_file: Path
     assert statuses["workflow rigfit-lightweight (live)"] == "ok"
     launch = rigfit("launch", "--comfyui", str(comfyui), "--print", "--", "--port", "9999")
     assert launch.stdout.split()[-3:] == ["--cpu", "--port", "9999"]
-    started = rigfit("launch", "--comfyui", str(comfyui), "--", "--quick-test-for-ci")  # really exec's main.py
+    started = rigfit(
+        "launch", "--comfyui", str(comfyui), "--", "--quick-test-for-ci"
+    )  # really exec's main.py
     assert started.returncode == 0, started.stderr
 
     # A no-op re-run skips every step.
@@ -177,6 +180,17 @@ def test_install_builds_the_folder_and_doctor_passes(world, env, plan_file: Path
     steps = json.loads(repaired.stdout.strip().splitlines()[-1])["steps"]
     assert steps["models"]["reason"] == "changed on disk" and checkpoint.read_bytes() == CKPT
     assert doctor(comfyui)["ok"]
+
+    # A deleted venv is rebuilt, with the node packs' requirements back in it.
+    shutil.rmtree(comfyui / ".venv")
+    rebuilt = install(w, plan_file, comfyui)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    ran = {
+        k
+        for k, s in json.loads(rebuilt.stdout.strip().splitlines()[-1])["steps"].items()
+        if s["action"] == "ran"
+    }
+    assert ran == {"python", "nodes"} and "packdep==1.0.0" in freeze(comfyui)
 
 
 @pytest.mark.parametrize("step", ["comfyui", "python", "nodes", "models", "config", "workflows"])

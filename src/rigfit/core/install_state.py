@@ -128,6 +128,10 @@ def plan_steps(
             out.append(StepPlan(step, True, "changed on disk"))
         else:
             out.append(StepPlan(step, False, "done before"))
+    # A rebuilt environment needs the node packs' requirements again.
+    if any(p.run for p in out if p.step == "python") and "nodes" in selected:
+        out = [replace(p, run=True, reason=p.reason if p.run else "python environment rebuilt") if p.step == "nodes" else p
+               for p in out]  # fmt: skip
     # Starter workflows are rewritten whenever ComfyUI or the models were (re)installed in this run.
     runs = {p.step for p in out if p.run}
     if runs & {"comfyui", "models"} and "workflows" in selected:

@@ -140,6 +140,12 @@ def step_python(ctx: Context) -> dict[str, Any]:
     _guarded(ctx, "ComfyUI's requirements", lambda: venv.install(
         ctx.python, wanted, source_args=ctx.source_args, constraints=pins, offline=ctx.offline,
         what="ComfyUI's requirements", error=ResolveError))  # fmt: skip
+    # Node packs installed earlier keep working in a rebuilt environment: their resolved lock goes back in.
+    pack_lock = list((ctx.facts.get("nodes") or {}).get("lock") or ())
+    if pack_lock:
+        _guarded(ctx, "the node-pack requirements", lambda: venv.install(
+            ctx.python, pack_lock, source_args=ctx.source_args, constraints=pins, offline=ctx.offline,
+            what="the node-pack requirements", error=ResolveError))  # fmt: skip
     return {"python_version": version, "venv": str(ctx.venv), "torch": pins, "torch_request": torch_lines}
 
 
@@ -213,7 +219,10 @@ def _step_nodes(ctx: Context, cloned: list[Path]) -> dict[str, Any]:
         (p.id, f) for p, f in zip(ctx.plan.node_packs, folders, strict=True) if (f / "install.py").is_file()
     ]
     if not ctx.python.is_file():
-        return {"packs": packs, "requirements": "skipped: no Python environment yet (run --only python)"}
+        raise InstallError(
+            "the node packs' requirements need ComfyUI's Python environment: run `rigfit install --only python` "
+            "first (or run every step)"
+        )
     pins = venv.torch_pins(venv.freeze(ctx.python, offline=ctx.offline))
     lock = _pack_lock(ctx, folders, pins)
     if lock:

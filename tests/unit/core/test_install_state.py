@@ -115,3 +115,13 @@ def test_a_done_step_whose_result_is_gone_runs_again() -> None:
         if p.run
     }
     assert runs == {"models": "changed on disk", "workflows": "files changed"}
+
+
+def test_a_rebuilt_environment_reinstalls_the_node_packs_requirements() -> None:
+    digests = step_digests(PLAN, INPUTS)
+    runs = {
+        p.step: p.reason
+        for p in plan_steps(_all_done(digests), digests, STEPS, frozenset({"python"}))
+        if p.run
+    }
+    assert runs == {"python": "changed on disk", "nodes": "python environment rebuilt"}
