@@ -291,3 +291,17 @@ def test_an_existing_comfyui_is_used_not_cloned(world, env, plan_file: Path, tmp
     assert report["comfyui_version"] == "0.3.60"
     assert {k for k, s in report["steps"].items() if s["action"] == "ran"} == {"comfyui", "workflows"}
     assert (comfyui / "user/default/workflows/rigfit-lightweight.api.json").is_file()
+
+
+def test_a_torch_the_family_cannot_follow_fails_and_restores(world, env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A plan moving torch to 9.9.0, which no torchvision in the index accepts: the python step fails on the
+    resolution and the environment is exactly what it was (the freeze taken before the step)."""
+    w, files = world
+    comfyui = tmp_path / "ComfyUI"
+    assert install(w, json_dump(tmp_path / "good.json", w.plan(files)), comfyui).returncode == 0
+    before = freeze(comfyui)
+    moved = w.plan(files)
+    moved["python"]["requirements"] = ["torch==9.9.0"]
+    done = install(w, json_dump(tmp_path / "moved.json", moved), comfyui)
+    assert done.returncode == 1 and "installing torch failed" in done.stderr
+    assert freeze(comfyui) == before

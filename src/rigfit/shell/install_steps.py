@@ -97,14 +97,14 @@ def step_comfyui(ctx: Context, source: str, ref: str) -> dict[str, Any]:
 
 
 # ---- Python -------------------------------------------------------------------------------------------------
-def _guarded(ctx: Context, what: str, action: Callable[[], None]) -> None:
+def _guarded(ctx: Context, what: str, action: Callable[[], None], *, torch_may_change: bool = False) -> None:
     """Run ``action``; on failure, or when the torch family moved, put the environment back and fail."""
     before = venv.freeze(ctx.python, offline=ctx.offline)
     pins = venv.torch_pins(before)
     try:
         action()
         after = venv.torch_pins(venv.freeze(ctx.python, offline=ctx.offline))
-        if pins and after != pins:
+        if pins and after != pins and not torch_may_change:
             raise InstallError(f"{what} changed the torch build ({', '.join(pins)} -> {', '.join(after)})")
     except BaseException:
         restored = venv.restore(
@@ -124,7 +124,9 @@ def step_python(ctx: Context) -> dict[str, Any]:
     installed = venv.versions(venv.freeze(ctx.python, offline=ctx.offline))
     if not all(n in installed for n in venv.TORCH_FAMILY) or ctx.facts.get("torch_request") != torch_lines:
         ctx.say("installing " + ", ".join(torch_lines))
-        venv.install(ctx.python, torch_lines, source_args=ctx.torch_args, offline=ctx.offline, what="torch")
+        _guarded(ctx, "the torch install", lambda: venv.install(
+            ctx.python, torch_lines, source_args=ctx.torch_args, offline=ctx.offline, what="torch"),
+            torch_may_change=True)  # fmt: skip
     pins = venv.torch_pins(venv.freeze(ctx.python, offline=ctx.offline))
     req = ctx.comfyui / "requirements.txt"
     lines = (
