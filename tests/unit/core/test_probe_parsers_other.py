@@ -259,3 +259,14 @@ def test_broken_outputs_are_hardware_errors(parser: object, filename: str) -> No
     text = (DATA / "broken" / filename).read_bytes().decode("utf-8", "replace")
     with pytest.raises(HardwareError):
         parser(text)  # type: ignore[operator]
+
+
+def test_detect_document_of_the_gpu_less_vm_reads_back() -> None:
+    """The no-GPU machine: `rigfit detect --json` as captured on the development VM."""
+    import json
+
+    from rigfit.core.hardware import hardware_from_json
+
+    hw = hardware_from_json(json.loads(_text("system", "rigfit-detect-no-gpu.json")), source="rigfit-detect-no-gpu.json")
+    assert (hw.gpus, hw.primary_gpu, hw.os) == ((), None, "linux")
+    assert hw.ram_bytes == parse_meminfo(_text("system", "meminfo-2vcpu-vm.txt"))
