@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,13 +21,7 @@ REPO = "/rigfit-test/guitest/resolve/main/"
 
 def _payload(name: str, size: int) -> bytes:
     """Deterministic, incompressible-looking bytes for one file."""
-    seed = hashlib.sha256(name.encode()).digest()
-    blocks = bytearray()
-    counter = 0
-    while len(blocks) < size:
-        blocks += hashlib.sha256(seed + counter.to_bytes(8, "little")).digest()
-        counter += 1
-    return bytes(blocks[:size])
+    return random.Random(name).randbytes(size)
 
 
 # (variant id, format, quant, file name, folder, file bytes, resident weight bytes)

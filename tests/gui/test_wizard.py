@@ -170,6 +170,8 @@ def test_wizard_end_to_end_with_budget_change_install_cancel_and_resume(
     status = {c.name: c.status for c in finish.checks}
     assert status["install steps"] == "ok" and status["model files"] == "ok", finish.checks
     assert finish.tree.topLevelItemCount() == len(finish.checks)
+    assert not finish.launch_button.isEnabled(), "no ComfyUI was installed, so there is nothing to launch"
+    assert "main.py" in finish.launch_button.toolTip()
 
 
 def test_choices_this_gpu_cannot_run_are_disabled_with_the_reason(make_wizard: Any, qtbot: Any) -> None:
@@ -279,3 +281,30 @@ def test_the_install_script_question_waits_for_the_answer(make_wizard: Any, qtbo
     assert box.defaultButton() is box.button(QMessageBox.StandardButton.No)
     qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: answers == [True], timeout=WAIT_MS)
+
+
+def test_launch_starts_comfyui_detached_from_its_folder(make_wizard: Any, qtbot: Any, tmp_path: Path) -> None:
+    """"Launch ComfyUI" runs ComfyUI's venv Python on main.py in the ComfyUI folder and returns at once."""
+    import sys
+
+    from rigfit.shell.venv import venv_python
+
+    comfyui = tmp_path / "ComfyUI"
+    marker = tmp_path / "launched.json"
+    comfyui.mkdir()
+    (comfyui / "main.py").write_text(
+        "import json, os, sys\n"
+        f"open({str(marker)!r}, 'w').write(json.dumps({{'cwd': os.getcwd(), 'argv': sys.argv}}))\n"
+    )
+    python = venv_python(comfyui / ".venv")
+    python.parent.mkdir(parents=True)
+    python.symlink_to(sys.executable)
+    wizard = _start(make_wizard, qtbot)
+    wizard.session.comfyui_dir = str(comfyui)
+    finish = wizard.page(PAGE_FINISH)
+    assert isinstance(finish, FinishPage)
+    assert finish.launch()
+    qtbot.waitUntil(marker.exists, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: marker.read_text().endswith("}"), timeout=WAIT_MS)
+    seen = json.loads(marker.read_text())
+    assert Path(seen["cwd"]) == comfyui and Path(seen["argv"][0]).name == "main.py"

@@ -81,6 +81,14 @@ class FinishPage(QWizardPage):
             mark, colour_key = MARKS.get(check.status, ("?", "excluded"))
             item = QTreeWidgetItem(self.tree, [mark, check.name, check.message])
             item.setForeground(0, QColor(STATUS_COLOURS[colour_key][0]))
+        try:
+            self.session.services.launch_command(self.session.comfyui_dir)
+        except RigfitError as exc:
+            self.launch_button.setEnabled(False)
+            self.launch_button.setToolTip(str(exc))
+        else:
+            self.launch_button.setEnabled(True)
+            self.launch_button.setToolTip("start ComfyUI with the recorded launch flags")
         failed = sum(c.status == "fail" for c in checks)
         warned = sum(c.status == "warn" for c in checks)
         self.summary.setText(
