@@ -320,3 +320,24 @@ def test_resolve_lock_for_declared_requirements(wheelhouse: Path) -> None:
         resolve_lock({"a": ["numpy<2"], "b": ["numpy>=2"]}, target, build, sources=sources)
     with pytest.raises(ResolveError, match="changes where packages come from"):
         resolve_lock({"a": ["--index-url https://evil.example/simple"]}, target, build, sources=sources)
+
+
+def test_one_pack_with_two_problems_gets_both_reported(check: Any) -> None:
+    """After a conflict the blamed pack's line is taken out, not the whole pack, so its next conflict shows."""
+    code, doc = check(Old="numpy<2\n", NewNode="numpy>=2.0\ntorch==2.7.1\nkornia\n")
+    assert code == 1
+    assert sorted(tuple(c["packs"]) for c in doc["conflicts"]) == [("NewNode",), ("Old", "NewNode")]
+    assert sorted(line for r in doc["relaxed"] for line in r["lines"]) == ["numpy>=2.0", "torch==2.7.1"]
+    assert doc["set_aside"] == []
+
+
+def test_torch_pins_and_an_interpreter_can_be_given(capsys: pytest.CaptureFixture[str], wheelhouse: Path,
+                                                   profiles: dict[str, Path], tmp_path: Path) -> None:
+    dirs = make_packs(tmp_path, A="torchvision\n")
+    base = [*dirs, "--find-links", str(wheelhouse), "--hardware", str(profiles["cpu"])]
+    code, doc = deps_check(capsys, *base, "--torch", "torch==2.13.0", "--python", sys.executable)
+    assert code == 0, doc
+    assert doc["python"] == ".".join(str(part) for part in sys.version_info[:3])
+    assert doc["torch"]["pins"] == ["torch==2.13.0"]
+    assert "torchvision==0.28.0" in doc["lock"]
+    assert main(["deps", "check", *base, "--torch", "numpy==1.0"]) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +30,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        help="folder of wheels; alone it means an offline wheelhouse (repeatable)")
     check.add_argument("--allow-unsafe-lines", action="store_true",
                        help="accept index options, includes, direct URLs and git+ lines from packs")
-    check.add_argument("--python", default="3.11", metavar="X.Y",
-                       help="target Python version without --comfyui (default 3.11)")
+    check.add_argument("--python", default="3.11", metavar="X.Y[.Z]|PATH",
+                       help="target Python without --comfyui: a version (default 3.11) or an interpreter, "
+                            "whose exact version and platform tags are then used")
+    check.add_argument("--torch", metavar="NAME==VERSION", action="append", default=[],
+                       help="pin the torch build (e.g. --torch torch==2.13.0 --torch torchvision==0.28.0) "
+                            "instead of planning one for the hardware")
     check.add_argument("--offline", action="store_true", help="do not touch the network (uv's cache only)")
 
 
@@ -90,15 +95,34 @@ def run(args: argparse.Namespace) -> int:
         env = resolver.read_installation(Path(args.comfyui))
         target = _target(hardware, env.python_version)
     else:
-        target = _target(hardware, args.python)
+        interpreter = args.python if os.sep in args.python or Path(args.python).is_file() else None
+        version = resolver.interpreter_version(interpreter) if interpreter else args.python
+        target = _target(hardware, version)
         index = torch_index_for(hardware)
         torch_url = index.url
-        build = resolver.planned_torch(target, index.url, index.torch_spec, sources)
-        env = resolver.Environment(args.python, build)
         notes.append(f"torch index: {index.url} ({index.reason})")
+        if args.torch:
+            build = _pins(args.torch)
+        else:
+            build = resolver.planned_torch(target, index.url, index.torch_spec, sources, python=interpreter)
+        env = resolver.Environment(version, build, python=interpreter)
     report = resolver.check(screened, target, env, sources)
     _render(args, report, dirs, notes, torch_url, env.python_version)
     return 1 if report.conflicts or report.refused.refused else 0
+
+
+def _pins(specs: list[str]) -> dict[str, str]:
+    from rigfit.core.errors import UsageError
+    from rigfit.core.normalize import in_torch_family
+
+    pins = {}
+    for spec in specs:
+        name, sep, version = spec.partition("==")
+        if not sep or not version.strip() or not in_torch_family(name.strip()):
+            raise UsageError(f"--torch {spec!r}: expected NAME==VERSION for torch, torchvision, torchaudio, "
+                             "xformers, triton or an nvidia-* runtime wheel")
+        pins[name.strip().lower()] = version.strip()
+    return pins
 
 
 def _render(args: argparse.Namespace, report: DepsReport, dirs: list[Path], notes: list[str],
@@ -115,6 +139,7 @@ def _render(args: argparse.Namespace, report: DepsReport, dirs: list[Path], note
             "lock": list(report.lock),
             "packs": [d.name for d in dirs],
             "set_aside": list(report.set_aside),
+            "relaxed": [{"pack": pack, "lines": list(lines)} for pack, lines in report.relaxed],
             "python": python_version,
             "torch": {"pins": list(report.torch_pins), "index_url": torch_url},
             "notes": all_notes,

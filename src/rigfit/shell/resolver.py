@@ -96,6 +96,7 @@ class DepsReport:
     runs: int = 0
     seconds: float = 0.0
     set_aside: tuple[str, ...] = field(default=())
+    relaxed: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())  # (pack, lines taken out)
 
 
 def collect_pack(folder: Path, *, allow_unsafe: bool = False) -> tuple[Screened, tuple[str, ...]]:
@@ -192,11 +193,13 @@ class _Session:
         packs = tuple(dict.fromkeys(d.origin.pack for d in normalized.declared))
         self.meta = meta_names(packs)
         self.pack_of = {m: p for p, m in self.meta.items()}
-        wheels = work / "packs"
+        self.wheels = wheels = work / "packs"
         wheels.mkdir()
+        self.lines: dict[str, list[str]] = {}
         for pack, meta in self.meta.items():
             lines = [str(d.requirement) for d in normalized.declared if d.origin.pack == pack]
-            _write_meta_wheel(wheels, meta, list(dict.fromkeys(lines)))
+            self.lines[pack] = list(dict.fromkeys(lines))
+            _write_meta_wheel(wheels, meta, self.lines[pack])
         self.constraints = (*env.comfyui_requirements,
                             *(f"{n}=={_public(v)}" for n, v in sorted(env.torch_build.items())
                               if in_torch_family(n)))
@@ -206,6 +209,19 @@ class _Session:
         self.base += ["--python", env.python] if env.python else [
             "--python-version", env.python_version, "--python-platform", target.uv_platform()]
         self.overrides = normalized.overrides
+
+    def relax(self, pack: str, packages: Sequence[str]) -> tuple[str, ...]:
+        """Take the pack's own lines for ``packages`` out (a new synthetic wheel); the lines removed."""
+        removed = tuple(line for line in self.lines[pack]
+                        if canonical_name(re.split(r"[\s;<>=!~\[@]", line, maxsplit=1)[0]) in packages)
+        if removed:
+            self.lines[pack] = [line for line in self.lines[pack] if line not in removed]
+            # a fresh name, never a rewritten file: uv caches wheel metadata by path
+            meta = f"{self.meta[pack]}-r{self.runs}"
+            self.meta[pack] = meta
+            self.pack_of[meta] = pack
+            _write_meta_wheel(self.wheels, meta, self.lines[pack])
+        return removed
 
     def compile(self, packs: Sequence[str], extra: Sequence[str] = (), overrides: Sequence[str] = ()) -> Completed:
         with self.lock:
@@ -245,6 +261,7 @@ def check(screened: Screened, target: Target, env: Environment, sources: Sources
         active = list(session.meta)
         conflicts: list[Conflict] = []
         set_aside: list[str] = []
+        relaxed: list[tuple[str, tuple[str, ...]]] = []
         notes = list(normalized.notes)
         while True:
             done = session.compile(active)
@@ -257,10 +274,18 @@ def check(screened: Screened, target: Target, env: Environment, sources: Sources
                 raise ResolveError(f"ComfyUI's requirements and the torch build cannot be resolved together: "
                                    f"{failure.cause}")
             culprits = _smallest(session, [p for p in failure.packs if p in active] or active, active)
-            conflicts.append(explain(culprits, failure, normalized.declared, fixed))
-            drop = culprits[-1] if culprits else active[-1]
-            set_aside.append(drop)
-            active.remove(drop)
+            conflict = explain(culprits, failure, normalized.declared, fixed)
+            if (conflict.packs, conflict.packages) not in {(c.packs, c.packages) for c in conflicts}:
+                conflicts.append(conflict)
+            # Take out what the last pack of the conflict asks for and look again, so one pack's other
+            # conflicts still show; a pack whose part in it is indirect is set aside whole.
+            blamed = culprits[-1] if culprits else active[-1]
+            removed = session.relax(blamed, conflict.packages)
+            if removed:
+                relaxed.append((blamed, removed))
+            else:
+                set_aside.append(blamed)
+                active.remove(blamed)
         lock = _lock_lines(done.stdout, env)
         fix = lock_fix([line.split("==")[0] for line in lock], target)
         if fix.overrides and not conflicts:
@@ -271,7 +296,7 @@ def check(screened: Screened, target: Target, env: Environment, sources: Sources
             notes += fix.notes
         return DepsReport(tuple(conflicts), Screened(refused=screened.refused), () if conflicts else lock,
                           tuple(notes), pins, tuple(session.meta), session.runs, time.monotonic() - start,
-                          tuple(set_aside))
+                          tuple(set_aside), tuple(relaxed))
 
 
 def _smallest(session: _Session, suspects: list[str], active: list[str]) -> list[str]:
@@ -310,16 +335,25 @@ def _lock_lines(stdout: str, env: Environment) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def interpreter_version(python: str) -> str:
+    """The full version of a Python interpreter (uv compiles for exactly it: markers, wheel tags)."""
+    done = run([python, "-c", "import sys;print('%d.%d.%d' % sys.version_info[:3])"], timeout=60)
+    if not done.ok:
+        raise UsageError(f"--python {python}: not a working Python interpreter ({done.describe_failure()})")
+    return done.stdout.strip()
+
+
 def planned_torch(target: Target, torch_index_url: str | None, torch_spec: str, sources: Sources,
-                  *, timeout: float = TIMEOUT) -> dict[str, str]:
+                  *, python: str | None = None, timeout: float = TIMEOUT) -> dict[str, str]:
     """The torch family versions a fresh install would get: resolved from the torch index (or the user's sources)."""
     if sources.index_url or sources.find_links or os.environ.get("UV_INDEX_URL") or os.environ.get("UV_DEFAULT_INDEX"):
         index_args = sources.args()  # a mirror or wheelhouse must carry the right torch build itself
     else:
         index_args = ["--index-url", torch_index_url] if torch_index_url else []
     lines = [f"torch{torch_spec}", *TORCH_STEP[1:]]
-    done = run([uv_binary(), "pip", "compile", "--no-header", "--no-annotate", "--quiet", "-",
-                "--python-version", target.python_version, "--python-platform", target.uv_platform(),
+    python_args = ["--python", python] if python else [
+        "--python-version", target.python_version, "--python-platform", target.uv_platform()]
+    done = run([uv_binary(), "pip", "compile", "--no-header", "--no-annotate", "--quiet", "-", *python_args,
                 *index_args], timeout=timeout, input_text="\n".join(lines) + "\n", env={"NO_COLOR": "1"})
     if not done.ok:
         raise ResolveError(f"could not resolve torch for this machine ({torch_index_url or 'user sources'}): "
