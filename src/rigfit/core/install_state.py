@@ -22,6 +22,9 @@ SCHEMA = "rigfit.install/1"
 # Order matters: the venv needs ComfyUI's requirements.txt; pack requirements need the venv's torch; the
 # starter workflows need the files in place.
 STEPS: tuple[str, ...] = ("comfyui", "python", "nodes", "models", "config", "workflows")
+# Steps that run on every install even when done: checking each model file costs one ``stat`` (the store's
+# cache), and a re-run then repairs a file deleted or replaced since (``rigfit install --only models``).
+ALWAYS_CHECKED = frozenset({"models"})
 # ``--only`` choices of the CLI contract, plus the two steps rigfit adds.
 ONLY_CHOICES: tuple[str, ...] = STEPS
 
@@ -126,14 +129,17 @@ def plan_steps(
             out.append(StepPlan(step, True, "plan changed"))
         elif step in stale:
             out.append(StepPlan(step, True, "changed on disk"))
+        elif step in ALWAYS_CHECKED:
+            out.append(StepPlan(step, True, "checking"))
         else:
             out.append(StepPlan(step, False, "done before"))
     # A rebuilt environment needs the node packs' requirements again.
     if any(p.run for p in out if p.step == "python") and "nodes" in selected:
         out = [replace(p, run=True, reason=p.reason if p.run else "python environment rebuilt") if p.step == "nodes" else p
                for p in out]  # fmt: skip
-    # Starter workflows are rewritten whenever ComfyUI or the models were (re)installed in this run.
-    runs = {p.step for p in out if p.run}
+    # Starter workflows are rewritten whenever ComfyUI or the models were (re)installed in this run (a models
+    # step that only checks brings them along only when it finds something to change: the shell decides).
+    runs = {p.step for p in out if p.run and p.reason != "checking"}
     if runs & {"comfyui", "models"} and "workflows" in selected:
         out = [replace(p, run=True, reason=p.reason if p.run else "files changed") if p.step == "workflows" else p
                for p in out]  # fmt: skip

@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -204,8 +204,11 @@ def run_install(
         # The plan is kept beside the journal: ``rigfit doctor`` and ``rigfit launch`` read it back.
         write_atomic(plan_path(comfyui), json.dumps(plan_to_json(plan), indent=2) + "\n")
         source = _source_args(options)
+        files_changed = False
         for decision in plan_steps(journal, digests, options.only, _stale(plan, comfyui)):
             step = decision.step
+            if step == "workflows" and not decision.run and files_changed and step in options.only:
+                decision = replace(decision, run=True, reason="files changed")
             if not decision.run:
                 report.steps.append({"step": step, "action": "skipped", "reason": decision.reason})
                 if decision.reason != "not selected":
@@ -239,6 +242,8 @@ def run_install(
                 _write_journal(comfyui, journal)
                 emit(InstallEvent("step-failed", step, f"{step}: {message}"))
                 raise
+            if step == "models":
+                files_changed = any(o.status not in {"present", "adopted"} for o in report.outcomes)
             seconds = round(time.monotonic() - start, 3)
             journal = journal.with_step(step, StepRecord("done", digests[step], _now(), {"seconds": seconds}))
             journal = journal.with_facts(**{step: details})
@@ -293,7 +298,12 @@ def _run_step(
 ) -> dict[str, Any]:
     if step == "comfyui":
         return steps.step_comfyui(ctx, options.comfyui_source, options.comfyui_ref)
-    if step in {"python", "nodes", "config", "workflows"} and not (ctx.comfyui / "main.py").is_file():
+    if step == "workflows" and not (ctx.comfyui / "main.py").is_file():
+        emit(
+            InstallEvent("message", step, "no ComfyUI here yet: starter workflows come with the comfyui step")
+        )
+        return {"written": [], "skipped": [], "note": "no ComfyUI yet"}
+    if step in {"python", "nodes", "config"} and not (ctx.comfyui / "main.py").is_file():
         raise InstallError(f"{ctx.comfyui} has no ComfyUI yet; run `rigfit install --only comfyui` first")
     if step == "python":
         return steps.step_python(ctx)
