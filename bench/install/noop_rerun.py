@@ -61,7 +61,8 @@ def main() -> None:
             start = time.perf_counter()
             report = run_install(plan, comfyui, options=options)
             in_process.append(time.perf_counter() - start)
-            assert all(s["action"] == "skipped" for s in report.steps)
+            # Nothing is redone; the models step checks each file (one stat through the store's cache).
+            assert {s["step"] for s in report.steps if s["action"] == "ran"} == {"models"}
         argv = [sys.executable, "-m", "rigfit", "install", str(plan_file), "--comfyui", str(comfyui),
                 "--comfyui-source", world.git.url("ComfyUI"), "--comfyui-ref", "master",
                 "--find-links", str(world.wheels), "--json"]  # fmt: skip
