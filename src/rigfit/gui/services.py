@@ -304,57 +304,20 @@ class Services:
             return question.wait(cancel)
 
         chosen = tuple(s for s in STEPS if s in (steps or STEPS))
-        models_dir = Path(models).expanduser() if models else None
+        options = InstallOptions(only=chosen, models_dir=Path(models).expanduser() if models else None)
         parsed = parse_plan(plan.document, source="the wizard's plan")
         total = plan.total_bytes
-
-        def run(only: tuple[str, ...]) -> list[dict[str, Any]]:
-            if not only:
-                return []
-            report = run_install(parsed, Path(comfyui), options=InstallOptions(only=only, models_dir=models_dir),
-                                 on_event=on_event, cancel=cancel, confirm_install_script=confirm_script)
-            return [s for s in report.steps if s.get("action") == "ran"]
-
         try:
-            cut = STEPS.index("models")
-            ran = run(tuple(s for s in chosen if STEPS.index(s) < cut))
-            if "models" in chosen:
-                # run_install's models step reports no byte counts and takes no cancel yet
-                # (.coord/install.md): the files come in here with both, and the step then finds them in place.
-                self._download(parsed, comfyui, models_dir, emit, cancel)
-            ran += run(tuple(s for s in chosen if STEPS.index(s) >= cut))
+            report = run_install(parsed, Path(comfyui), options=options, on_event=on_event, cancel=cancel,
+                                 confirm_install_script=confirm_script)
         except RigfitError as exc:
             if not cancel.is_set():
                 raise
             return InstallResult(True, 0, total, 0, len(plan.files),
                                  f"Cancelled ({exc}). Resume continues with the partial files and the steps left.")
-        names = ", ".join(s["step"] for s in ran) or "nothing left to do"
+        names = ", ".join(s["step"] for s in report.steps if s.get("action") == "ran") or "nothing left to do"
         return InstallResult(False, total, total, len(plan.files), len(plan.files),
                              f"Installed ({names}): {len(plan.files)} model files, {format_bytes(total)}.")
-
-    @staticmethod
-    def _download(plan: Any, comfyui: str, models_dir: Path | None, emit: Emit, cancel: threading.Event) -> None:
-        """The plan's files into the store and ComfyUI's models folder, as the installer's models step does
-        (``shell.install_models.fetch_models``), with byte progress and cancel."""
-        import os
-
-        from rigfit.core.download_plan import DEFAULT_JOBS, DEFAULT_SEGMENTS
-        from rigfit.core.errors import DownloadError
-        from rigfit.shell.fetch import Tuning
-        from rigfit.shell.install_models import store_root
-        from rigfit.shell.model_install import ModelsSettings, install_models
-        from rigfit.shell.store import Store
-
-        endpoint = (os.environ.get("HF_ENDPOINT") or "").strip().rstrip("/") or None
-        token = (os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN") or "").strip() or None
-        settings = ModelsSettings(comfyui=Path(comfyui).expanduser().absolute(), store=Store(store_root(models_dir)),
-                                  jobs=DEFAULT_JOBS, tuning=Tuning(segments=DEFAULT_SEGMENTS), hf_token=token,
-                                  hf_endpoint=endpoint)
-        outcomes = install_models(plan, settings, on_event=lambda e: emit(_download_progress(e)), cancel=cancel)
-        failed = [o for o in outcomes if o.status == "failed"]
-        if failed:
-            more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-            raise DownloadError(f"{failed[0].file.relpath}: {failed[0].error}{more}")
 
     def doctor(self, comfyui: str, hw: Hardware | None) -> tuple[DoctorCheck, ...]:
         """``rigfit doctor``: the install's files, node packs, Python and workflows, against the plan it used."""

@@ -99,6 +99,8 @@ class BudgetBox(QWidget):
             text += f" (runs from {gib(budget.min_bytes)}, dashed line)"
         self.text = wrapped(text, self)
         self.text.setObjectName("budgetText")
+        self.bar.setAccessibleName(f"VRAM budget of {view.name}")
+        self.bar.setAccessibleDescription(text)
         layout.addWidget(self.text)
 
 
@@ -117,6 +119,7 @@ class StorageBox(QGroupBox):
 
     def show_storage(self, view: StorageView) -> None:
         self.bar.set_values((("bundle", view.total_bytes),), view.free_bytes or 0)
+        self.bar.setAccessibleName("download size against free disk space")
         free = "unknown free space" if view.free_bytes is None else f"{gb(view.free_bytes)} free"
         lines = [f"Download {gb(view.total_bytes)} (each file once) · {free} on {view.target}"]
         if not view.fits:
@@ -127,6 +130,7 @@ class StorageBox(QGroupBox):
                 + (" — this disk is rotational." if view.rotational else ".")
             )
         self.text.setText("\n".join(lines))
+        self.bar.setAccessibleDescription(lines[0])
 
 
 class AdvancedPage(QWizardPage):

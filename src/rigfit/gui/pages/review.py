@@ -130,7 +130,7 @@ class ReviewPage(QWizardPage):
         hw, choices, services = self.session.hardware, self.session.choices, self.session.services
         assert hw is not None
         job = Job(lambda emit, cancel: services.build_plan(hw, choices))
-        job.succeeded.connect(self._built)
+        job.succeeded.connect(lambda plan: self._built(plan) if self.session.choices == choices else None)
         job.failed.connect(self._failed)
         self.job = job
         job.start()
