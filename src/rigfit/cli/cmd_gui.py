@@ -24,7 +24,20 @@ def missing_qt_message(exc: ImportError) -> str:
             "apt-get install libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libxcb-cursor0")
 
 
+def display_problem(platform: str, environ: dict[str, str]) -> str | None:
+    """Why Qt would find no screen (it aborts the process then, with a core dump, instead of an error)."""
+    if not platform.startswith("linux") or environ.get("QT_QPA_PLATFORM"):
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is set); run it in a desktop "
+            "session, or use the commands (rigfit recommend, rigfit plan, rigfit install)")
+
+
 def run(args: argparse.Namespace) -> int:
+    import os
+    import sys
+
     from rigfit.core.errors import UsageError
 
     if args.scale is not None and not 0.5 <= args.scale <= 4:
@@ -33,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
         import rigfit.gui.qt  # noqa: F401  (the one module that loads PySide6)
     except ImportError as exc:
         raise UsageError(missing_qt_message(exc)) from exc
+    problem = display_problem(sys.platform, dict(os.environ))
+    if problem is not None:
+        raise UsageError(problem)
     from rigfit.gui.app import run as run_app
 
     return run_app(hardware=args.hardware or (), catalog=args.catalog or (), theme=args.theme, scale=args.scale)

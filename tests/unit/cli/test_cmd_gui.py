@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
-from rigfit.cli.cmd_gui import INSTALL_HINT, missing_qt_message
+import pytest
+
+from rigfit.cli.cmd_gui import INSTALL_HINT, display_problem, missing_qt_message
 
 
 def _rigfit_gui_with_blocked(module: str) -> subprocess.CompletedProcess[str]:
@@ -39,3 +42,26 @@ def test_scale_out_of_range_is_refused_before_qt_starts() -> None:
                             text=True, timeout=60)
     assert result.returncode == 2
     assert "--scale 9" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("platform", "environ", "refused"),
+    [
+        pytest.param("linux", {}, True, id="linux-no-display"),
+        pytest.param("linux", {"DISPLAY": ":0"}, False, id="linux-x11"),
+        pytest.param("linux", {"WAYLAND_DISPLAY": "wayland-0"}, False, id="linux-wayland"),
+        pytest.param("linux", {"QT_QPA_PLATFORM": "offscreen"}, False, id="linux-offscreen"),
+        pytest.param("win32", {}, False, id="windows"),
+        pytest.param("darwin", {}, False, id="macos"),
+    ],
+)
+def test_no_display_is_refused_before_qt_aborts(platform: str, environ: dict[str, str], refused: bool) -> None:
+    assert (display_problem(platform, environ) is not None) is refused
+
+
+def test_rigfit_gui_without_a_display_is_one_line_and_exit_2() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"}}
+    result = subprocess.run([sys.executable, "-m", "rigfit", "gui", "--hardware", "rtx4060-8gb"],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "no display" in result.stderr
