@@ -189,6 +189,7 @@ class _Session:
         self.work = work
         self.timeout = timeout
         self.runs = 0
+        self.revision = 0
         self.lock = threading.Lock()
         packs = tuple(dict.fromkeys(d.origin.pack for d in normalized.declared))
         self.meta = meta_names(packs)
@@ -210,25 +211,35 @@ class _Session:
             "--python-version", env.python_version, "--python-platform", target.uv_platform()]
         self.overrides = normalized.overrides
 
-    def relax(self, pack: str, packages: Sequence[str]) -> tuple[str, ...]:
-        """Take the pack's own lines for ``packages`` out (a new synthetic wheel); the lines removed."""
+    def relaxation(self, pack: str, packages: Sequence[str]) -> tuple[tuple[str, ...], str | None]:
+        """The pack's own lines for ``packages``, and a new synthetic wheel without them (None if none).
+
+        Nothing changes until ``adopt``: the wheel may be used for a compile run ahead of the decision.
+        """
         removed = tuple(line for line in self.lines[pack]
                         if canonical_name(re.split(r"[\s;<>=!~\[@]", line, maxsplit=1)[0]) in packages)
-        if removed:
-            self.lines[pack] = [line for line in self.lines[pack] if line not in removed]
+        if not removed:
+            return (), None
+        with self.lock:
+            self.revision += 1
             # a fresh name, never a rewritten file: uv caches wheel metadata by path
-            meta = f"{self.meta[pack]}-r{self.runs}"
-            self.meta[pack] = meta
-            self.pack_of[meta] = pack
-            _write_meta_wheel(self.wheels, meta, self.lines[pack])
-        return removed
+            meta = f"{meta_names([pack])[pack]}-r{self.revision}"
+        self.pack_of[meta] = pack
+        _write_meta_wheel(self.wheels, meta, [line for line in self.lines[pack] if line not in removed])
+        return removed, meta
 
-    def compile(self, packs: Sequence[str], extra: Sequence[str] = (), overrides: Sequence[str] = ()) -> Completed:
+    def adopt(self, pack: str, removed: tuple[str, ...], meta: str) -> None:
+        self.lines[pack] = [line for line in self.lines[pack] if line not in removed]
+        self.meta[pack] = meta
+
+    def compile(self, packs: Sequence[str], extra: Sequence[str] = (), overrides: Sequence[str] = (),
+                meta: Mapping[str, str] | None = None) -> Completed:
+        names = {**self.meta, **(meta or {})}
         with self.lock:
             self.runs += 1
             name = f"in{self.runs}"
         (self.work / f"{name}.txt").write_text(
-            "".join(f"{self.meta[p]}\n" for p in packs) + "".join(f"{x}\n" for x in extra), encoding="utf-8")
+            "".join(f"{names[p]}\n" for p in packs) + "".join(f"{x}\n" for x in extra), encoding="utf-8")
         args = [*self.base, str(self.work / f"{name}.txt")]
         all_overrides = (*self.overrides, *overrides)
         if all_overrides:
@@ -263,29 +274,38 @@ def check(screened: Screened, target: Target, env: Environment, sources: Sources
         set_aside: list[str] = []
         relaxed: list[tuple[str, tuple[str, ...]]] = []
         notes = list(normalized.notes)
-        while True:
-            done = session.compile(active)
-            if done.ok:
-                break
+        done = session.compile(active)
+        while not done.ok:
             failure = parse_failure(done.stderr, session.pack_of)
             if not failure.is_conflict:
                 raise _uv_error(done)
             if not active:
                 raise ResolveError(f"ComfyUI's requirements and the torch build cannot be resolved together: "
                                    f"{failure.cause}")
-            culprits = _smallest(session, [p for p in failure.packs if p in active] or active, active)
+            suspects = [p for p in active if p in failure.packs] or list(active)
+            # Take out what the last pack of the conflict asks for and look again, so one pack's other
+            # conflicts still show; a pack whose part in it is indirect is set aside whole. The next run
+            # starts now, on the guess that the last pack uv named stays last once the set is shrunk.
+            guess = suspects[-1]
+            removed, meta = session.relaxation(guess, failure.packages)
+            following = list(active) if meta else [p for p in active if p != guess]
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                ahead = pool.submit(session.compile, following, (), (), {guess: meta} if meta else None)
+                culprits = _smallest(session, suspects)
+                ahead_done = ahead.result()
             conflict = explain(culprits, failure, normalized.declared, fixed)
             if (conflict.packs, conflict.packages) not in {(c.packs, c.packages) for c in conflicts}:
                 conflicts.append(conflict)
-            # Take out what the last pack of the conflict asks for and look again, so one pack's other
-            # conflicts still show; a pack whose part in it is indirect is set aside whole.
-            blamed = culprits[-1] if culprits else active[-1]
-            removed = session.relax(blamed, conflict.packages)
-            if removed:
+            blamed = culprits[-1]
+            if blamed != guess:
+                removed, meta = session.relaxation(blamed, failure.packages)
+            if meta:
+                session.adopt(blamed, removed, meta)
                 relaxed.append((blamed, removed))
             else:
                 set_aside.append(blamed)
                 active.remove(blamed)
+            done = ahead_done if blamed == guess else session.compile(active)
         lock = _lock_lines(done.stdout, env)
         fix = lock_fix([line.split("==")[0] for line in lock], target)
         if fix.overrides and not conflicts:
@@ -299,15 +319,12 @@ def check(screened: Screened, target: Target, env: Environment, sources: Sources
                           tuple(set_aside), tuple(relaxed))
 
 
-def _smallest(session: _Session, suspects: list[str], active: list[str]) -> list[str]:
+def _smallest(session: _Session, suspects: list[str]) -> list[str]:
     """Shrink a failing set of packs until dropping any one of them makes it resolve.
 
-    uv's derivation is a proof that the packs it names fail together, so only subsets are tried; they run
-    side by side (each uv run is mostly waiting on its own threads and the cache).
+    uv's derivation is a proof that the packs it names fail together (with ComfyUI and the torch build), so
+    only their subsets are tried; they run side by side.
     """
-    suspects = [p for p in active if p in suspects]  # report in the order the user gave them
-    if len(suspects) > 2 and not session.fails(suspects):
-        suspects = list(active)  # the named packs are not a proof on their own: search among all
     while len(suspects) > 1:
         trials = [suspects[:i] + suspects[i + 1:] for i in range(len(suspects))]
         with ThreadPoolExecutor(max_workers=min(4, len(trials))) as pool:
