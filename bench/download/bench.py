@@ -155,7 +155,7 @@ def store_reverify(work: Path, files: int, size: int) -> dict[str, float]:
             fh.seek(size // 2)
             fh.write(os.urandom(64))
         store.add(tmp, sha256_file(tmp))
-    store.index_path.unlink()  # forget the hashes: the first verification must read everything
+    store.index_path.unlink(missing_ok=True)  # forget the hashes: the first verification must read all
     t0 = time.perf_counter()
     count, total, bad = Store(root).verify_all()
     cold = time.perf_counter() - t0
@@ -188,6 +188,7 @@ def main() -> None:
     parser.add_argument("--hf-python", help="a Python with huggingface_hub installed")
     parser.add_argument("--scale", type=float, default=1.0, help="shrink the bundle (quick trials)")
     parser.add_argument("--no-capped", action="store_true")
+    parser.add_argument("--only-store", action="store_true", help="only the 20 GB store re-verification")
     parser.add_argument("--check-hashes", action="store_true", help="also hash every client's output (slow)")
     parser.add_argument("--store-gb", type=int, default=20)
     parser.add_argument("--dir", default=None, help="where to put the temporary bundle (default: /tmp)")
@@ -197,6 +198,12 @@ def main() -> None:
     total = sum(BUNDLE_SIZES.values())
     results: dict[str, object] = {"bundle_bytes": total, "cap_bytes_per_s": args.cap, "nproc": os.cpu_count(),
                                   "loadavg_start": os.getloadavg()}
+    if args.only_store:
+        with tempfile.TemporaryDirectory(prefix="rigfit-bench-", dir=args.dir) as tmp:
+            results["store"] = store_reverify(Path(tmp), args.store_gb // 2, 2_000_000_000)
+        print(json.dumps(results, indent=1))
+        print_table(results, total)
+        return
     with tempfile.TemporaryDirectory(prefix="rigfit-bench-", dir=args.dir) as tmp:
         work = Path(tmp)
         src = work / "src"

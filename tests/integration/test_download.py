@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -467,3 +468,17 @@ def test_killed_after_the_last_byte_publishes_without_asking_the_server(server: 
     [result] = _run([spec])
     assert _ok(result, data).resumed_bytes == len(data)
     assert server.log == []
+
+
+def test_an_in_order_stream_is_hashed_from_memory_not_read_back(server: FileServer, tmp_path: Path) -> None:
+    """One connection writes in order: the hasher takes the received buffers instead of re-reading the file."""
+    from rigfit.shell.fetch import FileFetch
+
+    data = os.urandom(2_000_000)
+    server.add("/mem.bin", data)
+    server.speed = 5_000_000  # a pace the hasher keeps up with even on a busy machine
+    spec = _spec(server, tmp_path, "mem.bin", data)
+    fetch = FileFetch(spec, Client(timeout=2), Tuning(segments=1, min_piece=4 << 20, buffer=64 * KIB),
+                      lambda kind, msg: None, threading.Event())
+    _ok(fetch.run(), data)
+    assert fetch.hasher is not None and fetch.hasher.from_memory > len(data) // 2

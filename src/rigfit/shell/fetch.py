@@ -110,6 +110,7 @@ class FileFetch:
         self.emit = emit
         self.cancel = cancel
         self.progress: Progress | None = None
+        self.hasher: PrefixHasher | None = None
         self.resumed = 0
         self.total: int | None = spec.size
         self._rng = random.Random()
@@ -168,7 +169,7 @@ class FileFetch:
             progress = self.progress = Progress(pieces)
             base = Journal(spec.url, self.total, etag, expected, pieces)
             self._checkpoint(fd, progress, base)
-            hasher = PrefixHasher(fd, progress)
+            hasher = self.hasher = PrefixHasher(fd, progress, buffer_size=self.tuning.buffer)
             hasher.start()
             if index is not None:
                 progress.taken[index] = True
@@ -275,7 +276,7 @@ class FileFetch:
             raise DownloadError(f"{self.spec.label}: cancelled")
 
     def _work(self, fd: int, progress: Progress, etag: str | None, resp: Response | None, index: int | None) -> None:
-        buf = memoryview(bytearray(self.tuning.buffer))
+        buf = [bytearray(self.tuning.buffer)]  # the worker's current buffer; swapped when handed to the hasher
         try:
             while not progress.finished and not self.cancel.is_set():
                 if index is None:
@@ -291,7 +292,7 @@ class FileFetch:
                 resp.release()
 
     def _piece(self, fd: int, progress: Progress, index: int, etag: str | None, resp: Response | None,
-               buf: memoryview) -> None:
+               buf: list[bytearray]) -> None:
         failures = 0
         while progress.done[index] < progress.ends[index] - progress.starts[index]:
             if progress.finished or self.cancel.is_set():
@@ -326,9 +327,11 @@ class FileFetch:
             raise self._stop(stop, resp)
         return resp
 
-    def _read_body(self, fd: int, progress: Progress, index: int, resp: Response, buf: memoryview) -> None:
+    def _read_body(self, fd: int, progress: Progress, index: int, resp: Response, slot: list[bytearray]) -> None:
         pos = progress.starts[index] + progress.done[index]
         end = progress.ends[index]
+        hasher = self.hasher
+        buf = memoryview(slot[0])
         size = len(buf)
         while pos < end:
             if progress.finished or self.cancel.is_set():
@@ -341,13 +344,17 @@ class FileFetch:
                 pwrite_all(fd, buf[:n], pos)
             except OSError as exc:
                 raise self._write_error(exc) from exc
+            if hasher is not None and (spare := hasher.offer(pos, n, slot[0])) is not None:
+                buf.release()
+                slot[0] = spare
+                buf = memoryview(spare)
             pos += n
             progress.advance(index, n)
         # A whole-file answer that goes on past the expected size (no Content-Length, e.g. chunked): cut off
         # and failed; the extra bytes are never written.
         if resp.status == 200 and resp.readinto(buf[:1]):
             raise DownloadError(f"{self.spec.label}: the server sent more than the expected {end} bytes; "
-                                f"the data was cut off and rejected", url=self.spec.url)
+                                f"cut off and rejected", url=self.spec.url)
 
     def _write_error(self, exc: OSError) -> DownloadError:
         where = self.spec.dest.parent

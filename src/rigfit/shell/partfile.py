@@ -182,19 +182,36 @@ class Progress:
 
 
 class PrefixHasher(threading.Thread):
-    """SHA-256 of the file in order, following the written prefix; ``result()`` after ``Progress.stop``."""
+    """SHA-256 of the file in order, following the written prefix; ``result()`` after ``Progress.stop``.
 
-    def __init__(self, fd: int, progress: Progress) -> None:
+    A worker whose chunk extends the contiguous prefix hands the chunk's buffer over (``offer``) and goes on
+    with a spare one, so the bytes of an in-order stream are hashed from memory; everything else (pieces
+    further on, resumed data) is read back with ``preadv`` from the page cache.
+    """
+
+    def __init__(self, fd: int, progress: Progress, *, buffer_size: int = 1 << 20, spares: int = 8) -> None:
         super().__init__(daemon=True, name="rigfit-hash")
         self.fd = fd
         self.progress = progress
         self.position = 0
         self._digest = hashlib.sha256()
         self._error: BaseException | None = None
+        self._offers: dict[int, tuple[int, bytearray]] = {}  # offset -> (length, buffer)
+        self._spares = [bytearray(buffer_size) for _ in range(spares)]
+        self.from_memory = 0  # bytes hashed without reading them back (for tests and benchmarks)
+
+    def offer(self, offset: int, length: int, buf: bytearray) -> bytearray | None:
+        """Take ``buf`` (its first ``length`` bytes were just written at ``offset``) when that chunk extends the
+        written prefix; returns the spare buffer to go on with, or None (keep ``buf``; it will be read back)."""
+        with self.progress.cond:
+            if not self._spares or offset != self.progress.prefix():
+                return None
+            self._offers[offset] = (length, buf)
+            return self._spares.pop()
 
     def run(self) -> None:
-        buf = bytearray(_HASH_BLOCK)
-        view = memoryview(buf)
+        block = bytearray(_HASH_BLOCK)
+        view = memoryview(block)
         progress = self.progress
         try:
             while True:
@@ -204,12 +221,26 @@ class PrefixHasher(threading.Thread):
                     if target <= self.position and progress.finished:
                         return
                 while self.position < target:
-                    want = min(_HASH_BLOCK, target - self.position)
+                    with progress.cond:
+                        offered = self._offers.pop(self.position, None)
+                        later = min((o for o in self._offers if o > self.position), default=target)
+                    if offered is not None:
+                        length, buf = offered
+                        self._digest.update(memoryview(buf)[:length])
+                        self.position += length
+                        self.from_memory += length
+                        with progress.cond:
+                            self._spares.append(buf)
+                        continue
+                    want = min(_HASH_BLOCK, min(later, target) - self.position)
                     n = pread_into(self.fd, view[:want], self.position)
                     if n <= 0:
                         raise OSError(f"short read at {self.position} while hashing")
                     self._digest.update(view[:n])
                     self.position += n
+                with progress.cond:  # chunks the disk reads went past: their buffers are free again
+                    for offset in [o for o in self._offers if o < self.position]:
+                        self._spares.append(self._offers.pop(offset)[1])
         except BaseException as exc:  # reported by result(); the thread must not die silently
             self._error = exc
 
