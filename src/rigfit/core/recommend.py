@@ -428,9 +428,9 @@ def _explain(chosen: Sequence[Chosen], budget: Budget, device: Device) -> list[R
         if c.runtime_note:
             out.append(Reason("mlx-runtime", c.runtime_note))
     gib = budget.required_bytes / GIB
-    if device.backend == "cpu" and budget.status == "fits":
-        out.append(Reason("fits", f"runs on the CPU: needs about {budget.ram_required_bytes / GIB:.1f} GiB of RAM, "
-                          f"this machine has {device.ram_bytes / GIB:.1f} GiB"))
+    if device.backend == "cpu" and budget.status in {"fits", "offload"}:
+        out.append(Reason(budget.status, f"runs on the CPU: needs about {budget.ram_required_bytes / GIB:.1f} GiB "
+                          f"of RAM, this machine has {device.ram_bytes / GIB:.1f} GiB"))
     elif budget.status == "fits":
         out.append(Reason("fits", f"needs {gib:.1f} GiB of VRAM at full speed; {device.name} has "
                           f"{device.vram_bytes / GIB:.1f} GiB"))
