@@ -7,23 +7,26 @@ from typing import Any
 import pytest
 
 from rigfit.gui.app import apply_theme, make_application, run
-from rigfit.gui.qt import QApplication, QPalette, QTimer
+from rigfit.gui.qt import QApplication, QPalette
 from rigfit.gui.wizard import RigfitWizard
 
 
-def test_run_shows_the_wizard_and_returns_0_when_it_closes(qtbot: Any, model_server: Any) -> None:
-    seen: list[RigfitWizard] = []
+def test_run_shows_the_wizard_and_returns_the_event_loop_status(
+    qtbot: Any, model_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run`` builds the application and shows the wizard, then hands over to the event loop. The loop is
+    replaced here: a real ``exec``/``quit`` leaves the test process's QApplication closing for later tests."""
+    shown: list[RigfitWizard] = []
 
-    def close_it() -> None:
-        wizards = [w for w in QApplication.topLevelWidgets() if isinstance(w, RigfitWizard) and w.isVisible()]
-        seen.extend(wizards)
-        for wizard in wizards:
-            wizard.close()
-        QApplication.quit()
+    def fake_exec(app: QApplication) -> int:
+        shown.extend(w for w in QApplication.topLevelWidgets() if isinstance(w, RigfitWizard) and w.isVisible())
+        return 0
 
-    QTimer.singleShot(300, close_it)
+    monkeypatch.setattr(QApplication, "exec", fake_exec)
     assert run(hardware=["rtx4060-8gb"], catalog=[str(model_server.catalog)], theme="light") == 0
-    assert len(seen) == 1 and seen[0].windowTitle().startswith("rigfit")
+    assert len(shown) == 1 and shown[0].windowTitle().startswith("rigfit")
+    qtbot.waitUntil(lambda: shown[0].session.recommendation is not None, timeout=10_000)
+    shown[0].close()
 
 
 @pytest.mark.parametrize("theme", ["dark", "light"])

@@ -41,13 +41,26 @@ def option_text(label: str, size: int | None, allowed: bool, reason: str) -> str
     return text if allowed else f"{text} — {reason}"
 
 
+def unavailable_text(view: ComponentView) -> str:
+    """The choices this machine cannot run, grouped by reason: "Not on this GPU: FP8 — Apple MPS has no …"."""
+    groups: dict[str, list[str]] = {}
+    for option in view.options:
+        if not option.allowed:
+            reason = " ".join(option.reason.replace(f"({option.label})", "").split())
+            groups.setdefault(reason, []).append(option.label)
+    if not groups:
+        return ""
+    return "Not on this machine: " + "; ".join(f"{', '.join(labels)} — {reason}" for reason, labels in groups.items())
+
+
 class ComponentRow:
     """Role, model and a combo box of its variants; disabled entries carry the reason in their text."""
 
     def __init__(self, grid: QGridLayout, row: int, view: ComponentView, session: Session, host: QWidget) -> None:
         self.view = view
-        grid.addWidget(QLabel(view.role.replace("_", " "), host), row, 0)
-        grid.addWidget(QLabel(view.model_name, host), row, 1)
+        role, name = QLabel(view.role.replace("_", " "), host), QLabel(view.model_name, host)
+        grid.addWidget(role, row, 0)
+        grid.addWidget(name, row, 1)
         self.combo = QComboBox(host)
         self.combo.setObjectName(f"quant-{view.model}")
         # Sized for the usable choices; the open list is as wide as its longest entry (a disabled one's reason).
@@ -68,6 +81,15 @@ class ComponentRow:
         grid.addWidget(self.combo, row, 2)
         self.note = wrapped(view.reason, host)
         grid.addWidget(self.note, row, 3)
+        self.cells: tuple[QWidget, ...] = (role, name, self.combo)  # the columns kept equal across presets
+        self.rows = 1
+        blocked = unavailable_text(view)
+        if blocked:
+            self.blocked = wrapped(blocked, host)
+            self.blocked.setObjectName(f"blocked-{view.model}")
+            self.blocked.setEnabled(False)  # drawn in the palette's disabled (grey) text colour
+            grid.addWidget(self.blocked, row + 1, 1, 1, 3)
+            self.rows = 2
         self.combo.activated.connect(
             lambda index: session.choose_variant(view.model, str(self.combo.itemData(index)))
         )
@@ -178,8 +200,11 @@ class AdvancedPage(QWizardPage):
             grid.setContentsMargins(0, 0, 0, 0)
             grid.setColumnStretch(3, 1)
             grids.append(grid)
-            for row, component in enumerate(view.components):
-                self.rows[f"{view.id}/{component.model}"] = ComponentRow(grid, row, component, self.session, grid_host)
+            row = 0
+            for component in view.components:
+                entry = ComponentRow(grid, row, component, self.session, grid_host)
+                self.rows[f"{view.id}/{component.model}"] = entry
+                row += entry.rows
             section.content.addWidget(grid_host)
             budget = BudgetBox(view, section.body)
             section.content.addWidget(budget)
@@ -188,8 +213,7 @@ class AdvancedPage(QWizardPage):
         self.sections.addStretch(1)
         # One grid per preset; equal first columns keep the combo boxes of all presets in one line.
         for column in (0, 1, 2):
-            width = max((g.itemAtPosition(r, column).widget().sizeHint().width()  # type: ignore[union-attr]
-                         for g in grids for r in range(g.rowCount()) if g.itemAtPosition(r, column)), default=0)
+            width = max((r.cells[column].sizeHint().width() for r in self.rows.values()), default=0)
             for g in grids:
                 g.setColumnMinimumWidth(column, width)
         self.storage.show_storage(rec.storage)
