@@ -438,3 +438,58 @@ def test_any_corrupted_value_gives_a_catalog_error_never_a_crash(data: st.DataOb
     except CatalogError as exc:
         assert exc.problems
         assert all(p.startswith("f0.json:") and ": " in p for p in exc.problems)
+
+
+def _figure(**over: Any) -> dict[str, Any]:
+    figure: dict[str, Any] = {
+        "vram_bytes": 9_000_000_000,
+        "runtime": "comfyui",
+        "settings": "1024x1024, 20 steps",
+        "source": "bench/gpu/results/x.json",
+        "measured": True,
+    }
+    figure.update(over)
+    return figure
+
+
+def test_a_figures_section_appends_to_a_model_defined_in_another_file() -> None:
+    """Measured figures join a model's published ones without replacing the model (shipped or user layer)."""
+    doc = _base()
+    doc["models"][1]["memory"] = {"published": [_figure(vram_bytes=1)]}
+    measured = {
+        "schema": "rigfit.catalog/1",
+        "figures": [
+            {
+                "model": "base",
+                **_figure(variant="base-fp16", components=["enc-fp16"], text_encoders_resident=False),
+            }
+        ],
+    }
+    catalog = build_catalog([("base.json", doc), ("measured.json", measured)])
+    published = catalog.models["base"].memory.published
+    assert [f.vram_bytes for f in published] == [1, 9_000_000_000]
+    assert published[1].components == ("enc-fp16",) and published[1].text_encoders_resident is False
+    assert catalog.variants["base-fp16"].model == "base"
+    again = build_catalog([("base.json", doc)], [("user.json", measured)])
+    assert len(again.models["base"].memory.published) == 2
+
+
+def test_figures_entries_are_checked_where_they_are() -> None:
+    measured = {
+        "schema": "rigfit.catalog/1",
+        "figures": [
+            {"model": "bsae", **_figure()},
+            {"model": "base", **_figure(variant="base-fp8")},
+            {"model": "base", **_figure(components=["enc-fp32"])},
+            {**_figure()},
+            {"model": "base", **_figure(vram_bytes="9 GB")},
+        ],
+    }
+    problems = _problems(_base(), layers=(measured,))
+    assert problems == [
+        "user0.json:figures[3].model: name the model the figure belongs to (a model id)",
+        "user0.json:figures[4].vram_bytes: must be an integer, not a string",
+        "user0.json:figures[0].model: unknown model 'bsae' (did you mean 'base'?)",
+        "user0.json:figures[1].variant: unknown variant 'base-fp8' of model 'base' (did you mean 'base-fp16'?)",
+        "user0.json:figures[2].components[0]: unknown variant 'enc-fp32' (did you mean 'enc-fp16'?)",
+    ]

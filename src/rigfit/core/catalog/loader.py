@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from rigfit.core.catalog import schema
-from rigfit.core.catalog.wire import SECTIONS, Problems, decode_document, suggest
+from rigfit.core.catalog.wire import FIGURES, SECTIONS, FigureEntry, Problems, decode_document, suggest
 from rigfit.core.errors import CatalogError
 from rigfit.core.folders import COMFYUI_FOLDERS, LEGACY_ALIASES
 
@@ -40,6 +40,7 @@ class _Entries:
     def __init__(self) -> None:
         self.by_section: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
         self.origin: dict[tuple[str, str], str] = {}
+        self.figures: list[FigureEntry] = []
 
     def where(self, section: str, ident: str) -> str:
         return f"{self.origin[(section, ident)]}:{section}[{ident}]"
@@ -69,6 +70,7 @@ def _add(
     entries: _Entries, source: str, sections: dict[str, list[Any]], problems: Problems, *, replace: bool
 ) -> None:
     seen_here: set[tuple[str, str]] = set()
+    entries.figures.extend(sections.pop(FIGURES, []))
     for section, items in sections.items():
         table = entries.by_section[section]
         for item in items:
@@ -157,6 +159,7 @@ def _check(entries: _Entries, problems: Problems) -> dict[str, schema.Variant]:
         models[ident] = dataclasses.replace(model, variants=tuple(placed))
 
     _distinct_namespaces(entries, variant_where, problems)
+    figures.extend(_attach_figures(entries, models, problems))
     for fig_where, fig in figures:
         for k, companion in enumerate(fig.components):
             _ref(problems, f"{fig_where}.components[{k}]", companion, variants, "variant")
@@ -176,6 +179,30 @@ def _check(entries: _Entries, problems: Problems) -> dict[str, schema.Variant]:
         for j, pack_id in enumerate(preset.node_packs):
             _ref(problems, f"{where}.node_packs[{j}]", pack_id, packs, "node pack")
     return variants
+
+
+def _attach_figures(
+    entries: _Entries, models: dict[str, schema.Model], problems: Problems
+) -> list[tuple[str, schema.PublishedFigure]]:
+    """Append each ``figures`` entry to its model's published figures; returns them for the component check."""
+    attached: list[tuple[str, schema.PublishedFigure]] = []
+    for entry in entries.figures:
+        model = models.get(entry.model)
+        if model is None:
+            _ref(problems, f"{entry.where}.model", entry.model, models, "model")
+            continue
+        own_variants = {v.id for v in model.variants}
+        variant = entry.figure.variant
+        if variant is not None and variant not in own_variants:
+            problems.add(
+                f"{entry.where}.variant",
+                f"unknown variant {variant!r} of model {model.id!r}{suggest(variant, own_variants)}",
+            )
+            continue
+        memory = dataclasses.replace(model.memory, published=(*model.memory.published, entry.figure))
+        models[entry.model] = dataclasses.replace(model, memory=memory)
+        attached.append((entry.where, entry.figure))
+    return attached
 
 
 def _ref(problems: Problems, where: str, ident: str, table: dict[str, Any], what: str) -> None:

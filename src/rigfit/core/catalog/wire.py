@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from rigfit.core.catalog import schema
 from rigfit.core.catalog.decode import BAD, Decoder, Problems, element_label, json_kind, suggest
 from rigfit.core.folders import filename_problem, folder_problem
 
-__all__ = ["SCHEMA_ID", "SECTIONS", "Problems", "decode_document", "https_problem", "suggest"]
+__all__ = [
+    "FIGURES",
+    "SCHEMA_ID",
+    "SECTIONS",
+    "FigureEntry",
+    "Problems",
+    "decode_document",
+    "https_problem",
+    "suggest",
+]
 
 SCHEMA_ID: Final = "rigfit.catalog/1"
 SECTIONS: Final = {
@@ -25,7 +35,10 @@ SECTIONS: Final = {
     "presets": schema.Preset,
 }
 # Top-level keys besides the sections: the format id and a free-text note about the file's sources.
-_DOCUMENT_KEYS: Final = ("schema", "notes", *SECTIONS)
+# "figures": published figures added to models defined anywhere (a measurements file beside the catalog):
+# each entry is a PublishedFigure with the id of its model under "model"; it is appended, never replaces.
+FIGURES: Final = "figures"
+_DOCUMENT_KEYS: Final = ("schema", "notes", *SECTIONS, FIGURES)
 # Fields the loader fills in itself; a catalog file may not set them.
 _LOADER_FIELDS: Final = frozenset({(schema.Variant, "model")})
 
@@ -164,9 +177,18 @@ _OBJECT_CHECKS: Final[Mapping[type, Callable[[Any], list[tuple[str, str]]]]] = {
 _DECODER: Final = Decoder(vars(schema), _FIELD_CHECKS, _OBJECT_CHECKS, _LOADER_FIELDS)
 
 
+@dataclass(frozen=True, slots=True)
+class FigureEntry:
+    """One entry of a ``figures`` section: where it was, the model it belongs to, the figure."""
+
+    where: str
+    model: str
+    figure: schema.PublishedFigure
+
+
 def decode_document(source: str, document: object, problems: Problems) -> dict[str, list[Any]]:
     """The decoded entries of one catalog file, per section (entries with problems left out)."""
-    sections: dict[str, list[Any]] = {name: [] for name in SECTIONS}
+    sections: dict[str, list[Any]] = {name: [] for name in (*SECTIONS, FIGURES)}
     if not isinstance(document, dict):
         problems.add(f"{source}:(file)", f"a catalog file must be a JSON object, not {json_kind(document)}")
         return sections
@@ -189,7 +211,29 @@ def decode_document(source: str, document: object, problems: Problems) -> dict[s
                 sections[name].append(decoded)
             elif isinstance(entry, dict):
                 problems.broken.update(_ids_inside(entry))
+    sections[FIGURES] = _figures(source, document.get(FIGURES, []), problems)
     return sections
+
+
+def _figures(source: str, entries: object, problems: Problems) -> list[FigureEntry]:
+    if not isinstance(entries, list):
+        problems.add(f"{source}:{FIGURES}", f"must be a list, not {json_kind(entries)}")
+        return []
+    found: list[FigureEntry] = []
+    for index, entry in enumerate(entries):
+        where = f"{source}:{FIGURES}[{index}]"
+        if not isinstance(entry, dict):
+            problems.add(where, f"must be an object, not {json_kind(entry)}")
+            continue
+        model = entry.get("model")
+        if not isinstance(model, str) or not model:
+            problems.add(f"{where}.model", "name the model the figure belongs to (a model id)")
+            continue
+        rest = {key: value for key, value in entry.items() if key != "model"}
+        figure = _DECODER.object(rest, schema.PublishedFigure, where, problems)
+        if figure is not BAD:
+            found.append(FigureEntry(where, model, figure))
+    return found
 
 
 def _ids_inside(entry: dict[Any, Any]) -> list[str]:
