@@ -3,7 +3,7 @@
     .venv/bin/python scripts/screenshots.py            # 100 % light, 200 % light, dark
     .venv/bin/python scripts/screenshots.py --only 1x  # one variant
 
-The wizard runs on an embedded hardware profile with the shipped catalog, plus the small test bundle of
+The wizard runs on embedded hardware profiles with the shipped catalog, plus the small test bundle of
 ``tests/gui/bundle.py`` served from 127.0.0.1 so the Install page shows a real download in progress (slowed to
 a CDN-like speed) and the Finish page real checks. Each variant runs in its own process because the scale
 factor is fixed when the QApplication starts.
@@ -22,12 +22,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ORDER = ("hardware", "goals", "advanced", "review", "install", "finish")
-VARIANTS = {  # name -> (scale, theme, pages, file suffix)
-    "1x": (1.0, "light", ("hardware", "goals", "advanced", "review", "install", "finish"), ""),
-    "2x": (2.0, "light", ("hardware", "goals", "advanced", "review", "install", "finish"), "@2x"),
-    "dark": (1.0, "dark", ("hardware", "goals", "advanced", "install"), "-dark"),
+# name -> (scale, theme, pages, file suffix, hardware profile). The dark variant runs on Apple Silicon, where
+# the Advanced page has choices to disable (FP8, GGUF K-quants).
+VARIANTS = {
+    "1x": (1.0, "light", ORDER, "", "rtx4070-12gb"),
+    "2x": (2.0, "light", ORDER, "@2x", "rtx4070-12gb"),
+    "dark": (1.0, "dark", ("hardware", "goals", "advanced", "install"), "-dark", "m3-max-64gb"),
 }
-PROFILE = "rtx4070-12gb"
 PRESETS = ("photorealism", "anime")  # picked on the Goals page when the shipped catalog has them
 
 
@@ -44,7 +45,7 @@ def _wait(app: object, done: Callable[[], bool], timeout: float = 30.0) -> None:
         QApplication.processEvents()
 
 
-def render(out: Path, scale: float, theme: str, pages: tuple[str, ...], suffix: str) -> list[Path]:
+def render(out: Path, scale: float, theme: str, pages: tuple[str, ...], suffix: str, profile: str) -> list[Path]:
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     os.environ["QT_SCALE_FACTOR"] = f"{scale:g}"
     sys.path.insert(0, str(ROOT / "tests"))
@@ -67,7 +68,7 @@ def render(out: Path, scale: float, theme: str, pages: tuple[str, ...], suffix: 
         catalog, _files = write_catalog(server, Path(tmp) / "catalog")
         app = make_application()
         apply_theme(theme)
-        wizard = make_wizard(hardware=[PROFILE], catalog=[str(catalog)])
+        wizard = make_wizard(hardware=[profile], catalog=[str(catalog)])
         assert isinstance(wizard, RigfitWizard)
         session = wizard.session
         wizard.show()

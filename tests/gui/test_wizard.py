@@ -190,6 +190,9 @@ def test_choices_this_gpu_cannot_run_are_disabled_with_the_reason(make_wizard: A
     assert not enabled_q4 and "K-quant" in text_q4
     assert states["guitest-diffusion-q8"][0] and states["guitest-diffusion-fp16"][0]
     assert combo.currentData() in {"guitest-diffusion-q8", "guitest-diffusion-fp16"}
+    blocked = wizard.currentPage().findChild(QLabel, "blocked-guitest-diffusion")
+    assert blocked is not None and blocked.isVisible(), "the reasons are on the page, not only in the list"
+    assert "FP8" in blocked.text() and "float8" in blocked.text() and "Q4_K_S" in blocked.text()
 
 
 @pytest.mark.parametrize("option", ["lora", "commercial", "experimental"])

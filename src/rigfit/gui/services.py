@@ -179,17 +179,17 @@ class Services:
 
     def _preset_view(self, r: PresetResult, doc: dict[str, Any], catalog: Catalog, device: Device,
                      choices: Choices, selected: bool) -> PresetView:
-        from rigfit.core.quant import judge, label
+        from rigfit.core.quant import judge
 
         components = []
         for c in r.components:
             options = tuple(
-                QuantOption(v.id, label(v), sum(f.bytes or 0 for f in v.files) or None, verdict.runnable,
+                QuantOption(v.id, _variant_label(v), sum(f.bytes or 0 for f in v.files) or None, verdict.runnable,
                             verdict.reason)
                 for v in c.model.variants
                 for verdict in (judge(v, device, lora=choices.lora, explicit=True),)
             )
-            components.append(ComponentView(c.role, c.model.id, c.model.name, c.variant.id, label(c.variant),
+            components.append(ComponentView(c.role, c.model.id, c.model.name, c.variant.id, _variant_label(c.variant),
                                             sum(f.bytes or 0 for f in c.variant.files), c.reason, options))
         licences = sorted({c.model.license for c in r.components})
         closed = [lic for lic in licences if lic in catalog.licenses and not catalog.licenses[lic].commercial]
@@ -336,6 +336,16 @@ class Services:
 
         argv = command_line(comfyui, [])
         return argv, str(Path(argv[1]).parent)
+
+
+def _variant_label(variant: Any) -> str:
+    """The engine's label ("Q8_0", "FP8"), with the FP8 kind where a model has several (e4m3fn, e5m2, scaled)."""
+    from rigfit.core.quant import label
+
+    text = label(variant)
+    if variant.format == "fp8" and variant.quant:
+        text += " " + variant.quant.replace("_", " ")
+    return text
 
 
 def _headline(r: PresetResult) -> str:

@@ -50,7 +50,8 @@ def unavailable_text(view: ComponentView) -> str:
             groups.setdefault(reason, []).append(option.label)
     if not groups:
         return ""
-    return "Not on this machine: " + "; ".join(f"{', '.join(labels)} — {reason}" for reason, labels in groups.items())
+    return "Not on this machine: " + "; ".join(f"{', '.join(dict.fromkeys(labels))} — {reason}"
+                                               for reason, labels in groups.items())
 
 
 class ComponentRow:
@@ -63,10 +64,9 @@ class ComponentRow:
         grid.addWidget(name, row, 1)
         self.combo = QComboBox(host)
         self.combo.setObjectName(f"quant-{view.model}")
-        # Sized for the usable choices; the open list is as wide as its longest entry (a disabled one's reason).
+        # Sized for the current choice; the open list is as wide as its longest entry (a disabled one's reason).
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.combo.setMinimumContentsLength(max(12, *(len(option_text(o.label, o.bytes, True, "")) for o in
-                                                     view.options)) if view.options else 12)
+        self.combo.setMinimumContentsLength(max(14, len(option_text(view.label, view.bytes, True, ""))))
         model = self.combo.model()
         for i, option in enumerate(view.options):
             self.combo.addItem(option_text(option.label, option.bytes, option.allowed, option.reason), option.variant)
