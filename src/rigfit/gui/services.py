@@ -293,6 +293,8 @@ class Services:
             download = (event.data or {}).get("event")
             if download is not None:
                 emit(_download_progress(download))
+            elif event.kind == "step-start":
+                emit(Progress(message=f"step {event.message}"))
             elif event.kind != "download" or event.message:
                 emit(Progress(message=event.message))
 
