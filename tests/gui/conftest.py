@@ -17,8 +17,6 @@ import pytest
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ.setdefault("QT_SCALE_FACTOR", "1")
 
-pytest.importorskip("PySide6.QtWidgets", reason="the gui extra is not installed (uv sync --extra gui)")
-
 from fixtures.fileserver import FileServer
 from gui.bundle import ModelServer, write_catalog
 from rigfit.gui.qt import QMessageLogContext, QtMsgType, qInstallMessageHandler
