@@ -263,7 +263,8 @@ def test_the_install_script_question_waits_for_the_answer(make_wizard: Any, qtbo
     """A question from the worker opens a Yes/No dialog (No by default) and the worker gets the answer."""
     import threading
 
-    from rigfit.gui.worker import Job, Question
+    from rigfit.gui.views import Question
+    from rigfit.gui.worker import Job
 
     wizard = _start(make_wizard, qtbot)
     page = wizard.page(PAGE_INSTALL)

@@ -4,7 +4,8 @@ values the pages show (``rigfit.gui.views``). No Qt here; the blocking calls run
 Every decision stays where the CLI finds it: hardware (``shell.hardware_source``), the catalog
 (``shell.catalog_source``), variants and their verdicts (``core.quant``), presets and budgets
 (``core.recommend``), storage (``core.storage``), the plan (``core.plan_builder``), known dependency clashes
-(``core.normalize``), downloads (``shell.download``).
+(``core.normalize``), the install (``shell.install.run_install``, with the downloader's progress events), the
+checks (``shell.doctor``) and the launch command (``rigfit launch``'s).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from rigfit.gui.views import (
     ProfileChoice,
     Progress,
     QuantOption,
+    Question,
     RecommendationView,
     StorageView,
 )
@@ -286,7 +288,6 @@ class Services:
         ``models``. Resumable: a cancelled or failed run keeps its finished steps and partial files."""
         from rigfit.core.install_state import STEPS
         from rigfit.core.plan import parse_plan
-        from rigfit.gui.worker import Question
         from rigfit.shell.install import InstallEvent, InstallOptions, run_install
 
         def on_event(event: InstallEvent) -> None:

@@ -4,6 +4,7 @@ results, and the pages only lay them out. No Qt here, so they are tested and bui
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,3 +193,23 @@ class DoctorCheck:
     name: str
     status: str  # ok | warn | fail
     message: str
+
+
+@dataclass(slots=True)
+class Question:
+    """A yes/no question from the worker (e.g. "run this node pack's install script?"); it waits for it."""
+
+    title: str
+    text: str
+    answer: bool = False
+    _answered: threading.Event = field(default_factory=threading.Event)
+
+    def reply(self, answer: bool) -> None:
+        self.answer = answer
+        self._answered.set()
+
+    def wait(self, cancel: threading.Event) -> bool:
+        while not self._answered.wait(0.05):
+            if cancel.is_set():
+                return False
+        return self.answer

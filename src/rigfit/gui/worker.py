@@ -10,35 +10,14 @@ from __future__ import annotations
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import ClassVar
 
 from rigfit.core.errors import RigfitError
 from rigfit.gui.qt import QThread, Signal
-from rigfit.gui.views import Progress
+from rigfit.gui.views import Progress, Question
 
 Emit = Callable[[object], None]
 Task = Callable[[Emit, threading.Event], object]
-
-
-@dataclass(slots=True)
-class Question:
-    """A yes/no question from the worker (e.g. "run this node pack's install script?"); it waits for it."""
-
-    title: str
-    text: str
-    answer: bool = False
-    _answered: threading.Event = field(default_factory=threading.Event)
-
-    def reply(self, answer: bool) -> None:
-        self.answer = answer
-        self._answered.set()
-
-    def wait(self, cancel: threading.Event) -> bool:
-        while not self._answered.wait(0.05):
-            if cancel.is_set():
-                return False
-        return self.answer
 
 
 class Job(QThread):

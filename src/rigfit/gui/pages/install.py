@@ -19,9 +19,9 @@ from rigfit.gui.qt import (
     QWidget,
     QWizardPage,
 )
-from rigfit.gui.views import InstallResult, Progress
+from rigfit.gui.views import InstallResult, Progress, Question
 from rigfit.gui.wizard import Session
-from rigfit.gui.worker import Job, Question, format_duration
+from rigfit.gui.worker import Job, format_duration
 
 STEPS = 1000  # progress bars count in thousandths: byte counts overflow a QProgressBar's int
 
