@@ -312,3 +312,20 @@ def test_launch_starts_comfyui_detached_from_its_folder(make_wizard: Any, qtbot:
     qtbot.waitUntil(lambda: marker.read_text().endswith("}"), timeout=WAIT_MS)
     seen = json.loads(marker.read_text())
     assert Path(seen["cwd"]) == comfyui and Path(seen["argv"][0]).name == "main.py"
+
+
+def test_picking_an_embedded_profile_replaces_the_machine(make_wizard: Any, qtbot: Any) -> None:
+    """The profile picker loads another machine (on the worker) and every preset is judged again for it."""
+    wizard = _start(make_wizard, qtbot)
+    page = wizard.currentPage()
+    assert isinstance(page, HardwarePage)
+    before = {p.id: p.budget.card_bytes for p in wizard.session.recommendation.presets}  # type: ignore[union-attr]
+    index = page.profile.findData("rtx4090-24gb")
+    assert index > 0
+    page.profile.setCurrentIndex(index)
+    qtbot.waitUntil(lambda: wizard.session.profile_id == "rtx4090-24gb", timeout=WAIT_MS)
+    view = wizard.session.machine()
+    assert view is not None and "RTX 4090" in view.title and not view.edited
+    after = {p.id: p.budget.card_bytes for p in wizard.session.recommendation.presets}  # type: ignore[union-attr]
+    assert after.keys() == before.keys()
+    assert all(after[p] > before[p] for p in after if after[p] and before[p])
