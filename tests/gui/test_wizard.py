@@ -130,6 +130,7 @@ def test_wizard_end_to_end_with_budget_change_install_cancel_and_resume(
     comfyui, store = tmp_path / "ComfyUI", tmp_path / "store"
     review.comfyui.edit.setText(str(comfyui))
     review.models.edit.setText(str(store))
+    assert "free on that drive" in review.space.text() and "fits" in review.space.text()
     for steps, box in review.step_boxes.items():  # the model files only: no ComfyUI clone, no venv
         if steps != ("models",):
             qtbot.mouseClick(box, Qt.MouseButton.LeftButton)

@@ -276,6 +276,21 @@ class Services:
         tmp.write_text(json.dumps(plan.document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         tmp.replace(out)
 
+    @staticmethod
+    def free_space(folder: str) -> int | None:
+        """Free bytes on the drive that holds ``folder`` (or would: its nearest existing parent)."""
+        import shutil
+
+        if not folder:
+            return None
+        path = Path(folder).expanduser().absolute()
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        try:
+            return shutil.disk_usage(path).free
+        except OSError:
+            return None
+
     def default_folders(self) -> tuple[str, str]:
         from rigfit.shell.paths import data_dir
 

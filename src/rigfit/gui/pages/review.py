@@ -95,6 +95,9 @@ class ReviewPage(QWizardPage):
         self.models = FolderField("modelsDir", session.models_dir, where)
         form.addRow("&ComfyUI folder:", self.comfyui)
         form.addRow("&Model store:", self.models)
+        self.space = QLabel(where)
+        self.space.setObjectName("storeSpace")
+        form.addRow("", self.space)
         form.addRow("Launch flags:", self.flags)
         steps_row = QHBoxLayout()
         self.step_boxes: dict[tuple[str, ...], QCheckBox] = {}
@@ -160,7 +163,18 @@ class ReviewPage(QWizardPage):
     def _folders_changed(self) -> None:
         self.session.comfyui_dir = self.comfyui.edit.text().strip()
         self.session.models_dir = self.models.edit.text().strip()
+        self._show_space()
         self.completeChanged.emit()
+
+    def _show_space(self) -> None:
+        plan = self.session.plan
+        free = self.session.services.free_space(self.session.models_dir or self.session.comfyui_dir)
+        if plan is None or free is None:
+            self.space.setText("")
+            return
+        need = plan.total_bytes + plan.approx_bytes
+        verdict = "fits" if need <= free else f"does not fit: {gb(need - free)} short"
+        self.space.setText(f"{gb(free)} free on that drive for {gb(need)} of models — {verdict}")
 
     def _render(self, plan: PlanView) -> None:
         self.tree.clear()
@@ -197,6 +211,7 @@ class ReviewPage(QWizardPage):
             + (f"{len(plan.conflicts)} dependency clash{'es' if len(plan.conflicts) != 1 else ''} settled")
         )
         self.save.setEnabled(True)
+        self._show_space()
 
     def _save_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save the plan", "plan.json", "Plan (*.json)")
