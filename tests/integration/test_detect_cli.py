@@ -90,6 +90,23 @@ def test_detect_table_is_readable(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------- the nvidia-smi fallback
 
 
+def test_fake_nvidia_smi_replaying_the_h200_capture(tmp_path: Path) -> None:
+    """The project's own H200 capture (tests/data/probes/nvidia-h200/) through the nvidia-smi fallback."""
+    capture = DATA / "nvidia-h200"
+    if not (capture / "query-gpu-header-units.csv").is_file():
+        pytest.skip("no H200 capture")
+    fake_tool(tmp_path / "bin", "nvidia-smi",
+              f'case "$*" in *--query-gpu*) cat "{capture / "query-gpu-header-units.csv"}";; '
+              f'*) cat "{capture / "nvidia-smi.txt"}";; esac')
+    doc = detect_json(env=with_path(tmp_path / "bin", RIGFIT_DISABLE_NVML="1"))
+    (gpu,) = doc["gpus"]
+    nvml = json.loads((capture / "nvml.json").read_text())["gpus"][0]
+    assert (gpu["name"], gpu["vram_bytes"], gpu["free_vram_bytes"], gpu["pci_bus_id"]) == (
+        nvml["name"], nvml["memory_total_bytes"], 143156 * MIB, nvml["pci_bus_id"])
+    assert (gpu["compute_capability"], gpu["architecture"], gpu["driver_version"], gpu["cuda_driver_version"]) == (
+        "9.0", "hopper", "580.159.04", "13.0")
+
+
 @pytest.mark.parametrize("nvml", ["disabled", "absent-library"])
 def test_fake_nvidia_smi_is_reported_when_nvml_is_unavailable(tmp_path: Path, nvml: str) -> None:
     """NVML off (RIGFIT_DISABLE_NVML=1), or the real bindings failing to find libnvidia-ml: nvidia-smi answers."""

@@ -85,3 +85,17 @@ def test_h200_detect_document() -> None:
     hw = hardware_from_json(json.loads(_first("rigfit-detect.json").read_text()), source="rigfit-detect.json")
     _assert_h200(hw.gpus)
     assert hw.ram_bytes and hw.cpu is not None
+
+
+def test_h200_sources_agree() -> None:
+    """NVML, nvidia-smi and the detect document captured on the same machine give the same GPU facts."""
+    nvml = parse_nvml_readout(_readout_from_run_device(json.loads(_first("nvml.json").read_text())))
+    smi = parse_nvidia_smi_csv(_first("query-gpu-header-units.csv").read_text())
+    detect = hardware_from_json(json.loads(_first("rigfit-detect.json").read_text()), source="rigfit-detect.json")
+    driver, cuda = parse_nvidia_smi_banner(_first("nvidia-smi.txt").read_text())
+
+    def facts(g: Gpu) -> tuple[object, ...]:
+        return (g.name, g.vram_bytes, g.compute_capability, g.architecture, g.pci_bus_id)
+
+    assert [facts(g) for g in nvml] == [facts(g) for g in smi] == [facts(g) for g in detect.gpus]
+    assert {(g.driver_version, g.cuda_driver_version) for g in nvml} == {(driver, cuda)}
