@@ -29,12 +29,13 @@ def test_embedded_profile_loads_and_round_trips(filename: str) -> None:
 
 
 def test_profile_ids_name_their_memory() -> None:
-    """`rtx4060-8gb` has 8 GB: the number in an id is the GPU's memory (or RAM for CPU-only and Apple)."""
+    """`rtx4060-8gb` has 8 GB: the number in an id is the GPU's memory (or RAM for CPU-only and Apple), to within
+    1 GiB (an RTX 5060 Ti "16GB" reports 15.9 GiB, an H200 "141GB" 140.4 GiB)."""
     for pid, hw in embedded_profiles().items():
         gb = int(pid.rsplit("-", 1)[1].removesuffix("gb"))
         gpu = hw.primary_gpu
         size = (gpu.vram_bytes if gpu is not None and gpu.vendor != "apple" else hw.ram_bytes) or 0
-        assert abs(size / GIB - gb) <= 0.5, (pid, size / GIB)
+        assert abs(size / GIB - gb) <= 1, (pid, size / GIB)
 
 
 def test_profiles_span_the_specifications_tiers() -> None:
