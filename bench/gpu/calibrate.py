@@ -326,6 +326,27 @@ def loaded_models() -> list[dict[str, Any]]:
     return out
 
 
+class WarningCollector:
+    """Keeps ComfyUI's warnings (e.g. "Ran out of memory when regular VAE decoding, retrying with tiled
+    VAE decoding") so each stage can say that a fallback happened."""
+
+    def __init__(self) -> None:
+        import logging
+
+        self.messages: list[str] = []
+        outer = self
+
+        class _H(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                outer.messages.append(record.getMessage()[:300])
+
+        handler = _H(level=logging.WARNING)
+        logging.getLogger().addHandler(handler)
+
+
+WARNINGS: WarningCollector | None = None
+
+
 class Stage:
     """Peak statistics of one stage: reset before, read after (torch counters and NVML)."""
 
@@ -349,6 +370,7 @@ class Stage:
             c.nvml.reset()
             self.rec["nvml_used_before_bytes"] = c.nvml.used()
         self.rec["models_loaded_before"] = loaded_models()
+        self.n_warnings = len(WARNINGS.messages) if WARNINGS else 0
         self.t0 = time.perf_counter()
         return self
 
@@ -369,6 +391,10 @@ class Stage:
             self.rec["nvml_peak_used_bytes"] = c.nvml.peak()
             self.rec["nvml_used_after_bytes"] = c.nvml.used()
         self.rec["models_loaded_after"] = loaded_models()
+        if WARNINGS:
+            new = WARNINGS.messages[self.n_warnings:]
+            self.rec["comfy_warnings"] = new
+            self.rec["tiled_fallback"] = any("retrying with tiled" in m for m in new)
         if et is not None:
             self.rec["error"] = f"{et.__name__}: {ev}"
 
@@ -719,6 +745,8 @@ def run_child(ns: argparse.Namespace) -> int:
 
     # ComfyUI logs its placement decisions ("loaded partially ...", "Requested to load ...") at INFO
     logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
+    global WARNINGS
+    WARNINGS = WarningCollector()
     from comfy.cli_args import args
 
     args.cpu = not ctx.cuda
