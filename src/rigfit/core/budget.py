@@ -28,27 +28,41 @@ RESERVE_WINDOWS = 600 * MIB
 RESERVE_WINDOWS_LARGE = 700 * MIB  # Windows with more than 15 GiB of VRAM
 MIN_INFERENCE = int(0.8 * GIB)
 SHARED_DESKTOP_RESERVE = GIB
-# CUDA context + cuBLAS workspace + allocator slack that a memory counter such as nvidia-smi shows (fitted).
+# Constants marked "fitted" come from ComfyUI 0.3.64's own peaks measured on an NVIDIA H200
+# (bench/gpu/results/calibration-nvidia-h200-2026-11-26.json; bench/README.md "VRAM model calibration").
+# CUDA context + cuBLAS workspace + allocator slack that a device counter (nvidia-smi) adds to torch's.
 CONTEXT_BYTES = 400 * MIB
-# Fraction of ComfyUI's conservative activation estimate (memory_required, cond+uncond) really used (fitted).
+# Fraction of ComfyUI's activation estimate (memory_required: cond + uncond) really allocated while
+# sampling (fitted: Flux, SDXL, SD1.5, SD3.5 Medium and Wan 2.2 5B all within 8 % at 0.5).
 ACTIVATION_SCALE = 0.5
-# Fraction of ComfyUI's VAE decode estimate (memory_used_decode) really used (fitted; ComfyUI's own comment
-# says its KL estimate "needs tweaking (should be lower)").
-VAE_SCALE = 0.5
-# Per-text-encoder working memory during encoding (token activations; small next to the weights).
-ENCODE_WORKING = 256 * MIB
+# VAE decode, two numbers. With memory to spare ComfyUI's regular (untiled) decode allocates about 2.7× its
+# own estimate (memory_used_decode): 11.6 GiB for one 1024² image, linear in pixels and batch (fitted).
+# Where memory is short the same decode runs in far less (512-px tiles measured 0.5–1.0 GiB, i.e. 0.5–0.9×
+# the estimate at tile size), so the need is ComfyUI's estimate itself: what it frees before decoding.
+VAE_PEAK_SCALE = 2.72
+VAE_NEED_SCALE = 1.0
+# diffusers' VAE decodes far leaner than ComfyUI with memory to spare: its full-GPU Flux and SDXL peaks put
+# one 1024² decode at about half of ComfyUI's estimate (fitted on vram-measurements flux-1-20/21, sdxl-05/08).
+DIFFUSERS_VAE_SCALE = 0.5
+# Text encoding works on top of the encoder weights: about 3 % of their 16-bit size (fp8 weights are upcast
+# layer by layer), at least 40 MiB (fitted: CLIP-L, CLIP-L+G, T5-XXL fp16/fp8, umT5-XXL within 5 %).
+ENCODE_SHARE = 0.03
+ENCODE_FLOOR = 40 * MIB
 # ComfyUI's KL VAE decode estimate: 2178 · H_lat · W_lat · 64 · dtype bytes (sd.py); video VAEs decode in
 # causal chunks: Wan 2.1 7000 · H_lat · W_lat · 64 · dtype, per chunk, whatever the frame count.
 VAE_IMAGE_K = 2178
 VAE_VIDEO_K = 7000
 TILE_PIXELS = 512  # ComfyUI's tiled decode fallback works on 512-pixel tiles (64×64 latents at 8×)
-# Effective host→GPU copy rate for streamed weights (pageable PCIe 4.0 x16; an estimate).
-PCIE_BYTES_PER_S = 12 * 10**9
-# Dense fp16 tensor throughput (TFLOPS) of a mid-range card per architecture, at ~40 % utilisation: only
-# used for the rough "N× slower" of offloading.
-_TFLOPS = {"pascal": 10, "volta": 60, "turing": 30, "ampere": 60, "ada": 90, "hopper": 400, "blackwell": 120,
-           "rdna2": 20, "rdna3": 50, "rdna4": 60, "alchemist": 30, "battlemage": 40}
-_UTILISATION = 0.4
+# Host→GPU rate of weights streamed by ComfyUI's partial loading (pageable copies, one layer at a time):
+# fitted to the offload points (Flux bf16 on 16 GiB: 8.5× slower; SDXL on 4 GiB: 9.6×), 5–8 GB/s.
+PCIE_BYTES_PER_S = 6 * 10**9
+# Effective dense fp16/bf16 throughput (TFLOPS) for the compute side of that slowdown: the H200 ran Flux at
+# ~600 effective (fitted); the others are ~60 % of a mid-range card's dense tensor peak per architecture.
+# Only the rough "N× slower" uses them.
+_TFLOPS = {"pascal": 6, "volta": 60, "turing": 30, "ampere": 40, "ada": 70, "hopper": 600, "blackwell": 90,
+           "rdna2": 15, "rdna3": 40, "rdna4": 50, "alchemist": 25, "battlemage": 35}
+# Guidance-distilled families sample one pass per step (ComfyUI skips the uncond pass at cfg 1).
+_SINGLE_PASS = ("flux",)
 # Streamed per-layer granularity: ComfyUI casts one Linear/Conv at a time; keep room for a few of them.
 STREAM_WINDOW = 512 * MIB
 # ComfyUI process baseline in RAM (Python, torch, CUDA host libraries), measured order of magnitude.
@@ -72,6 +86,7 @@ class Piece:
     working_bytes: int = 0  # extra working memory of a non-diffusion runtime
     params_b: float | None = None
     cpu_friendly: bool = False  # made to run on a CPU (Piper); others run there only slowly
+    fp8: bool = False  # fp8 weights (upcast layer by layer while computing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,16 +165,19 @@ def activation_bytes(piece: Piece, work: Workload, device: Device, *, scale: flo
     return int(estimate * scale)
 
 
-def vae_bytes(piece: Piece, work: Workload, device: Device, *, tiled: bool = False) -> int:
+def vae_bytes(piece: Piece, work: Workload, device: Device, *, tiled: bool = False,
+              scale: float = VAE_NEED_SCALE) -> int:
     """VAE decode working memory for one item (ComfyUI decodes a batch in as many chunks as memory needs)."""
     h, w, _ = _latent(work, piece)
     if tiled:
-        tile = max(1, TILE_PIXELS // max(1, piece.spatial))
+        # Video VAEs tile in time as well; 256-px spatial tiles stand in for both (an estimate: the
+        # calibration could not isolate a tiled video decode).
+        tile = max(1, (TILE_PIXELS // 2 if piece.temporal else TILE_PIXELS) // max(1, piece.spatial))
         h, w = min(h, tile), min(w, tile)
     dtype = 2 if device.bf16 or device.backend == "mps" else 4
     k = VAE_VIDEO_K if piece.temporal else VAE_IMAGE_K
     upscale = piece.spatial * piece.spatial
-    return int(k * h * w * upscale * dtype * VAE_SCALE)
+    return int(k * h * w * upscale * dtype * scale)
 
 
 def _sum(pieces: Sequence[Piece], stage: str) -> list[Piece]:
@@ -179,7 +197,7 @@ def estimate(
     enc = _sum(pieces, "text_encode")
     if enc:
         weights = sum(p.weight_bytes for p in enc)
-        act = ENCODE_WORKING
+        act = max(ENCODE_FLOOR, int(ENCODE_SHARE * sum(p.weight_bytes * (2 if p.fp8 else 1) for p in enc)))
         need = ctx + weights + max(min_inference, act + reserve)
         stages.append(Stage("text_encode", weights, act, ctx + weights + act, need, 0))
 
@@ -200,8 +218,8 @@ def estimate(
             "vae", "", "", 0, "vae_decode", spatial=latent_source.spatial, temporal=latent_source.temporal)
         act = vae_bytes(shape, work, device)
         tiled = vae_bytes(shape, work, device, tiled=True)
-        peak = ctx + weights + act * (1 if shape.temporal else work.batch)
-        stages.append(Stage("vae_decode", weights, act, peak, ctx + weights + act + reserve,
+        ample = vae_bytes(shape, work, device, scale=VAE_PEAK_SCALE) * (1 if shape.temporal else work.batch)
+        stages.append(Stage("vae_decode", weights, ample, ctx + weights + ample, ctx + weights + act + reserve,
                             ctx + weights + tiled + reserve))
 
     run = _sum(pieces, "run")
@@ -265,8 +283,9 @@ def offload_slowdown(streamed: int, diff: Sequence[Piece], work: Workload, devic
     """Rough factor: (compute + copy of the streamed weights) / compute, per sampling step."""
     params = sum((p.params_b or p.weight_bytes / 2e9) for p in diff) * 1e9
     h, w, t = _latent(work, diff[0])
-    tokens = max(1, h * w * t // 4) * work.batch * (2 if work.cfg else 1)
-    tflops = _TFLOPS.get(device.architecture or "", 30) * _UTILISATION
+    passes = 1 if not work.cfg or any(p.model.startswith(_SINGLE_PASS) for p in diff) else 2
+    tokens = max(1, h * w * t // 4) * work.batch * passes
+    tflops = _TFLOPS.get(device.architecture or "", 30)
     compute_s = 2 * params * tokens / (tflops * 1e12)
     copy_s = streamed / PCIE_BYTES_PER_S
     return round(1 + copy_s / max(compute_s, 1e-3), 1)
@@ -276,15 +295,25 @@ def format_gib(n: int) -> str:
     return f"{n / GIB:.1f} GiB"
 
 
-def resident_peak(pieces: Sequence[Piece], work: Workload, device: Device) -> int:
+def vae_peak(pieces: Sequence[Piece], work: Workload, device: Device, scale: float) -> int:
+    """The VAE decode stage's peak when the runtime decodes the whole batch at ``scale`` × ComfyUI's estimate."""
+    ctx = CONTEXT_BYTES if device.backend in {"cuda", "rocm", "xpu"} else 0
+    diff = _sum(pieces, "diffusion")
+    vae = _sum(pieces, "vae_decode")
+    if not diff or not vae:
+        return 0
+    shape = Piece("vae", "", "", 0, "vae_decode", spatial=diff[0].spatial, temporal=diff[0].temporal)
+    act = vae_bytes(shape, work, device, scale=scale) * (1 if shape.temporal else work.batch)
+    return ctx + sum(p.weight_bytes for p in vae) + act
+
+
+def resident_peak(pieces: Sequence[Piece], work: Workload, device: Device,
+                  vae_scale: float = DIFFUSERS_VAE_SCALE) -> int:
     """The peak when every model stays on the GPU (diffusers ``pipe.to("cuda")``, ComfyUI ``--gpu-only``):
     all weights plus the larger of the sampling activations and the VAE decode of the whole batch."""
     ctx = CONTEXT_BYTES if device.backend in {"cuda", "rocm", "xpu"} else 0
     weights = sum(p.weight_bytes for p in pieces)
     diff = _sum(pieces, "diffusion")
     act = sum(activation_bytes(p, work, device) for p in diff)
-    decode = 0
-    if diff and _sum(pieces, "vae_decode"):
-        shape = Piece("vae", "", "", 0, "vae_decode", spatial=diff[0].spatial, temporal=diff[0].temporal)
-        decode = vae_bytes(shape, work, device) * (1 if shape.temporal else work.batch)
+    decode = vae_peak(pieces, work, device, vae_scale) - ctx - sum(p.weight_bytes for p in _sum(pieces, "vae_decode"))
     return ctx + weights + max(act, decode)

@@ -7,7 +7,7 @@ fits ``0.88 · VRAM − minimum inference memory``; GGUF stays quantized (dequan
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rigfit.core.budget import MIN_INFERENCE, Piece, reserve_bytes
 from rigfit.core.catalog.schema import Model, Requirement, Variant
@@ -74,7 +74,14 @@ def pieces_for(model: Model, variant: Variant, role: str, device: Device) -> tup
                           params_b=model.params_b)
     cpu_ok = bool(CPU_FRIENDLY & set(model.capabilities))
     base = Piece(model.role, model.id, variant.id, size, stage, mem.usage_factor, mem.spatial_compression or 8,
-                 mem.temporal_compression, mem.working_bytes or 0, model.params_b, cpu_ok)
+                 mem.temporal_compression, mem.working_bytes or 0, model.params_b, cpu_ok, variant.format == "fp8")
+    if stage == "diffusion" and model.role == "checkpoint" and not variant.all_in_one and \
+            not any(r.role == "vae" for r in requirements_of(model, variant)):
+        # A checkpoint that needs its text encoders beside it still carries its VAE (SD3.5, LTX-Video).
+        vae_bytes = int(size * _AIO_DEFAULT[2])
+        return (replace(base, weight_bytes=size - vae_bytes),
+                Piece("vae", model.id, variant.id, vae_bytes, "vae_decode", None, mem.spatial_compression or 8,
+                      mem.temporal_compression))
     if not variant.all_in_one or stage != "diffusion":
         return (base,)
     text, unet, vae = _AIO_SPLIT.get(model.family, _AIO_DEFAULT)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from rigfit.core.budget import Budget, Workload, estimate, resident_peak
+from rigfit.core.budget import (
+    DIFFUSERS_VAE_SCALE,
+    VAE_NEED_SCALE,
+    Budget,
+    Workload,
+    estimate,
+    resident_peak,
+    vae_peak,
+)
 from rigfit.core.bundle import Chosen, pieces_for, requirements_of
 from rigfit.core.catalog.schema import Catalog, PublishedFigure
 from rigfit.core.errors import UsageError
@@ -85,7 +93,12 @@ def predicted_peak(catalog: Catalog, model_id: str, figure: PublishedFigure, dev
     resident = figure.text_encoders_resident
     if resident is None:
         resident = figure.runtime != "comfyui"
+    pieces = [p for c in est.components for p in pieces_for(c.model, c.variant, c.role, device)]
     if resident:
-        pieces = [p for c in est.components for p in pieces_for(c.model, c.variant, c.role, device)]
         return resident_peak(pieces, est.workload, device)
-    return max(s.peak_bytes for s in est.budget.stages)
+    # ComfyUI's ample-memory VAE behaviour (VAE_PEAK_SCALE) was measured with 100+ GiB free; on the cards
+    # these figures come from, its decode takes what ComfyUI frees for it (VAE_NEED_SCALE), and diffusers'
+    # offloading pipelines decode leaner still.
+    scale = VAE_NEED_SCALE if figure.runtime == "comfyui" else DIFFUSERS_VAE_SCALE
+    stages = [s.peak_bytes for s in est.budget.stages if s.name != "vae_decode"]
+    return max([*stages, vae_peak(pieces, est.workload, device, scale)])
