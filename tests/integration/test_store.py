@@ -190,3 +190,25 @@ def test_the_stat_cache_skips_hashing_an_unchanged_store(tmp_path: Path, monkeyp
     victim.write_bytes(b"x" * 20_000)
     count, _, bad = Store(tmp_path / "store").verify_all()
     assert bad == [victim] and calls == [victim]
+
+
+def test_cancel_stops_the_models_step_and_the_next_run_resumes(server: FileServer, tmp_path: Path) -> None:
+    """The GUI's Cancel button: an Event set from another thread; partial data stays for the next call."""
+    import threading
+
+    data = os.urandom(600_000)
+    plan = _plan(server, {"c.safetensors": data})
+    server.speed = 400_000
+    cancel = threading.Event()
+    settings = ModelsSettings(comfyui=tmp_path / "c", store=Store(tmp_path / "store"), jobs=1,
+                              tuning=Tuning(segments=2, min_piece=64 * 1024, max_piece=128 * 1024,
+                                            checkpoint_s=0.05), timeout_s=5, free_space=lambda _: 10**12)
+    [out] = install_models(plan, settings, cancel=cancel,
+                           on_event=lambda e: cancel.set() if e.done > len(data) // 3 else None)
+    assert out.status == "failed" and "cancelled" in (out.error or "")
+    assert not (tmp_path / "c" / "models" / "loras" / "c.safetensors").exists()
+    server.speed = None
+    [again] = install_models(plan, ModelsSettings(comfyui=tmp_path / "c", store=Store(tmp_path / "store"),
+                                                  jobs=1, tuning=Tuning(), timeout_s=5, free_space=lambda _: 10**12))
+    assert again.status == "downloaded" and again.resumed_bytes > 0
+    assert (tmp_path / "c" / "models" / "loras" / "c.safetensors").read_bytes() == data

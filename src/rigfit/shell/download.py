@@ -72,13 +72,15 @@ def check_space(specs: Sequence[FetchSpec], target: Path, *, free: Callable[[Pat
 
 class Downloader:
     def __init__(self, *, client: Client, jobs: int = DEFAULT_JOBS, tuning: Tuning | None = None,
-                 on_event: OnEvent | None = None, tick_s: float = 0.2) -> None:
+                 on_event: OnEvent | None = None, tick_s: float = 0.2,
+                 cancel: threading.Event | None = None) -> None:
         self.client = client
         self.jobs = max(1, jobs)
         self.tuning = tuning or Tuning()
         self.on_event = on_event
         self.tick_s = tick_s
-        self.cancel = threading.Event()
+        # Set from any thread to stop: partial data and journals stay, and the next run resumes from them.
+        self.cancel = cancel if cancel is not None else threading.Event()
         self._lock = threading.Lock()
         self._active: dict[str, FileFetch] = {}
         self._finished_bytes = 0

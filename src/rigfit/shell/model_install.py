@@ -134,9 +134,8 @@ def install_models(plan: Plan, settings: ModelsSettings, *, on_event: OnEvent | 
         if confirm is not None and not confirm(len(specs), total):
             raise DownloadError("cancelled: nothing was downloaded")
         client = Client(timeout=settings.timeout_s, token=settings.hf_token, hf_endpoint=settings.hf_endpoint)
-        downloader = Downloader(client=client, jobs=settings.jobs, tuning=settings.tuning, on_event=on_event)
-        if cancel is not None:
-            downloader.cancel = cancel
+        downloader = Downloader(client=client, jobs=settings.jobs, tuning=settings.tuning, on_event=on_event,
+                                cancel=cancel)
         results = downloader.run(specs)
         for (i, f, _spec), result in zip(to_fetch, results, strict=True):
             target = models / f.folder / f.filename
