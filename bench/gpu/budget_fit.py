@@ -144,6 +144,32 @@ def slowdowns(docs: Iterable[dict[str, Any]], catalog: Any) -> list[tuple[str, f
     return out
 
 
+def figures(docs: Sequence[dict[str, Any]], source: str) -> list[dict[str, Any]]:
+    """The measured diffusion-stage peaks as catalog figures (``figures`` section of a catalog file)."""
+    out = []
+    for doc in docs:
+        gpu = doc.get("machine", {}).get("gpu_name")
+        version = doc.get("comfyui", {}).get("version")
+        for m in points([doc]):
+            if m.stage != "diffusion" or exclusion(m) is not None:
+                continue
+            size = f"{m.width}x{m.height}" + (f"x{m.frames}" if m.frames > 1 else "")
+            row = f"calib-{m.group}-{size}-b{m.batch}"
+            comps = COMPANIONS.get((m.family, m.te), ())
+            out.append({
+                "model": MODEL[m.family], "vram_bytes": m.bytes, "runtime": "comfyui", "measured": True,
+                "settings": f"ComfyUI {version} diffusion stage, default memory policy, {size}, batch {m.batch}, "
+                            f"{m.precision} weights, text encoders {m.te}; torch peak allocated minus the other "
+                            f"stages' models left resident [{row}, torch_peak_allocated, point_value, "
+                            "reliability high]",
+                "source": source, "metric": "torch_peak_allocated", "gpu": gpu,
+                "variant": VARIANT[(m.family, m.precision)], "components": list(comps),
+                "text_encoders_resident": False, "resolution": [m.width, m.height],
+                "frames": m.frames, "batch": m.batch,
+            })
+    return out
+
+
 def load(paths: Sequence[Path] = ()) -> list[dict[str, Any]]:
     files = list(paths) or sorted(RESULTS.glob("*.json"))
     return [json.loads(f.read_text(encoding="utf-8")) for f in files]
@@ -180,6 +206,16 @@ def main(argv: Sequence[str]) -> int:
     sys.path.insert(0, str(ROOT / "src"))
     from rigfit.shell.catalog_source import load_catalog
 
+    if argv and argv[0] == "--write-figures":
+        files = sorted(RESULTS.glob("*.json"))
+        doc = {"schema": "rigfit.catalog/1",
+               "notes": "ComfyUI's own peaks measured by bench/gpu/calibrate.py (written by bench/gpu/budget_fit.py "
+                        "--write-figures); see bench/README.md, 'VRAM model calibration'.",
+               "figures": figures(load(files), ", ".join(f"bench/gpu/results/{f.name}" for f in files))}
+        target = ROOT / "src" / "rigfit" / "data" / "catalog" / "measured.json"
+        target.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {target} ({len(doc['figures'])} figures)")
+        return 0
     docs = load([Path(a) for a in argv])
     catalog = load_catalog(())
     print(table(catalog, points(docs)))
