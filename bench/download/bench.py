@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -53,10 +54,16 @@ def make_bundle(folder: Path, sizes: dict[str, int]) -> dict[str, str]:
     return shas
 
 
+CPU: list[float] = []  # CPU seconds (user + system) of the client processes of the current measurement
+
+
 def timed(argv: list[str], **kwargs: object) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(argv, capture_output=True, text=True, timeout=900, **kwargs)  # type: ignore[call-overload]
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     if result.returncode != 0:
         raise RuntimeError(f"{argv[0]} failed ({result.returncode}): {result.stderr[-2000:]}")
     return elapsed
@@ -127,17 +134,20 @@ def clients(srv: FileServer, names: list[str], shas: dict[str, str], args: argpa
 
 
 def run_round(label: str, table: dict[str, list[float]], runs: dict[str, Callable[[Path], float]], work: Path,
-              shas: dict[str, str], skip: set[str]) -> None:
+              shas: dict[str, str], skip: set[str], cpu: dict[str, list[float]]) -> None:
     for name, run in runs.items():
         if name in skip:
             continue
         out = work / "out"
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir()
+        CPU.clear()
         seconds = run(out)
         check_outputs(out, shas)
         table.setdefault(name, []).append(seconds)
-        print(f"  [{label}] {name}: {seconds:.2f} s", flush=True)
+        cpu.setdefault(name, []).append(sum(CPU))
+        print(f"  [{label}] {name}: {seconds:.2f} s, client CPU {sum(CPU):.2f} s, load {os.getloadavg()[0]:.1f}",
+              flush=True)
         shutil.rmtree(out, ignore_errors=True)
 
 
@@ -216,14 +226,18 @@ def main() -> None:
                 srv.add(f"/{n}", file=src / n)
             runs = clients(srv, names, shas, args, work)
             uncapped: dict[str, list[float]] = {}
+            cpu: dict[str, list[float]] = {}
             for rep in range(args.reps):
-                run_round(f"uncapped {rep + 1}/{args.reps}", uncapped, runs, work, shas, set())
+                run_round(f"uncapped {rep + 1}/{args.reps}", uncapped, runs, work, shas, set(), cpu)
             results["uncapped_s"] = uncapped
+            results["uncapped_cpu_s"] = cpu
             if not args.no_capped:
                 srv.speed = args.cap
                 capped: dict[str, list[float]] = {}
-                run_round("capped", capped, runs, work, shas, {"curl + sha256sum"})
+                capped_cpu: dict[str, list[float]] = {}
+                run_round("capped", capped, runs, work, shas, {"curl + sha256sum"}, capped_cpu)
                 results["capped_s"] = capped
+                results["capped_cpu_s"] = capped_cpu
         results["store"] = store_reverify(work, args.store_gb // 2, 2_000_000_000)
     results["loadavg_end"] = os.getloadavg()
     print(json.dumps(results, indent=1))
@@ -236,11 +250,14 @@ def print_table(results: dict[str, object], total: int) -> None:
         if not isinstance(data, dict):
             return
         print(f"\n{key} (bundle {total / 1e9:.2f} GB)\n")
-        print("| client | wall time (median) | throughput | runs |")
-        print("|---|---|---|---|")
+        cpu = results.get(key.replace("_s", "_cpu_s"))
+        print("| client | wall time (median) | throughput | client CPU (median) | runs (s) |")
+        print("|---|---|---|---|---|")
         for name, times in data.items():
             med = statistics.median(times)
-            print(f"| {name} | {med:.2f} s | {total / med / 1e6:.0f} MB/s | {', '.join(f'{t:.2f}' for t in times)} |")
+            cpu_med = statistics.median(cpu[name]) if isinstance(cpu, dict) and name in cpu else float("nan")
+            print(f"| {name} | {med:.2f} s | {total / med / 1e6:.0f} MB/s | {cpu_med:.2f} s | "
+                  f"{', '.join(f'{t:.2f}' for t in times)} |")
 
     rows("uncapped_s")
     rows("capped_s")
