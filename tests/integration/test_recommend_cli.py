@@ -157,7 +157,8 @@ def test_estimate_json_gives_the_stages_and_a_status(capsys: pytest.CaptureFixtu
         "t-flux1-dev", "Q8_0", [1536, 1536], 1, 1)
     assert doc["status"] in {"fits", "offload"}
     assert [s["name"] for s in doc["stages"]] == ["text_encode", "diffusion", "vae_decode"]
-    assert doc["vram"]["required_bytes"] == max(s["need_bytes"] for s in doc["stages"])
+    assert doc["vram"]["required_bytes"] == max(s["vram_bytes"] for s in doc["stages"])
+    assert all(s["peak_bytes"] >= s["weights_bytes"] for s in doc["stages"])
     code, out, _ = run(capsys, "estimate", "t-flux1-dev=Q8_0", "--resolution", "1536x1536", "--hardware",
                        "rtx3060-12gb", "--catalog", catalog)
     assert code == 0 and "diffusion" in out and "Q8_0" in out

@@ -119,11 +119,11 @@ def show_estimate(est: Estimate, device: Device) -> None:
               + (f", {w.frames} frames" if w.frames > 1 else "") + (f", batch {w.batch}" if w.batch > 1 else "")
               + f" on {_device_line(device)}: {status_text(b.status)}")
     table = Table(show_header=True, header_style="bold", box=None)
-    for col in ("stage", "weights", "activations", "peak", "needs (full speed)", "least (offload)"):
+    for col in ("stage", "weights", "working", "needs (full speed)", "least (offload)", "peak (VRAM to spare)"):
         table.add_column(col, justify="right" if col != "stage" else "left")
     for s in b.stages:
-        table.add_row(s.name, gib(s.weights_bytes), gib(s.activation_bytes), gib(s.peak_bytes), gib(s.need_bytes),
-                      gib(s.min_bytes))
+        table.add_row(s.name, gib(s.weights_bytes), gib(s.activation_bytes), gib(s.need_bytes), gib(s.min_bytes),
+                      gib(s.peak_bytes))
     out.print(table)
     out.print("  components: " + ", ".join(f"{c.role} {c.model.id} ({c.variant.id})" for c in est.components))
     out.print(f"  VRAM {vram_bar(b.required_bytes, device.vram_bytes)}; RAM {gib(b.ram_required_bytes)}")

@@ -219,7 +219,7 @@ def estimate(
         act = vae_bytes(shape, work, device)
         tiled = vae_bytes(shape, work, device, tiled=True)
         ample = vae_bytes(shape, work, device, scale=VAE_PEAK_SCALE) * (1 if shape.temporal else work.batch)
-        stages.append(Stage("vae_decode", weights, ample, ctx + weights + ample, ctx + weights + act + reserve,
+        stages.append(Stage("vae_decode", weights, act, ctx + weights + ample, ctx + weights + act + reserve,
                             ctx + weights + tiled + reserve))
 
     run = _sum(pieces, "run")

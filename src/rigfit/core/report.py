@@ -75,7 +75,9 @@ def vram_json(budget: Budget | None, available: int) -> dict[str, Any]:
 
 
 def stages_json(budget: Budget) -> list[dict[str, Any]]:
-    return [{"name": s.name, "vram_bytes": s.peak_bytes, "weights_bytes": s.weights_bytes,
+    # vram_bytes: what the stage needs at full speed (the contract's per-stage figure); peak_bytes: what a
+    # device counter shows when the card has memory to spare (ComfyUI's VAE decode then takes far more).
+    return [{"name": s.name, "vram_bytes": s.need_bytes, "peak_bytes": s.peak_bytes, "weights_bytes": s.weights_bytes,
              "activation_bytes": s.activation_bytes, "need_bytes": s.need_bytes, "min_bytes": s.min_bytes}
             for s in budget.stages]
 
