@@ -212,3 +212,20 @@ def test_cancel_stops_the_models_step_and_the_next_run_resumes(server: FileServe
                                                   jobs=1, tuning=Tuning(), timeout_s=5, free_space=lambda _: 10**12))
     assert again.status == "downloaded" and again.resumed_bytes > 0
     assert (tmp_path / "c" / "models" / "loras" / "c.safetensors").read_bytes() == data
+
+
+@pytest.mark.parametrize("sha", [True, False], ids=["with-sha", "without-sha"])
+def test_one_content_under_two_names_is_downloaded_once(server: FileServer, tmp_path: Path, sha: bool) -> None:
+    data = os.urandom(120_000)
+    server.add("/vae.safetensors", data)
+    url = server.url("/vae.safetensors")
+    digest = _sha(data) if sha else None
+    plan = Plan((PlanFile(url, "vae.safetensors", "vae", len(data), digest),
+                 PlanFile(url, "vae.safetensors", "checkpoints", len(data), digest)))
+    outs = _install(plan, tmp_path / "c", Store(tmp_path / "store"))
+    assert [o.status for o in outs] == ["downloaded", "linked"]
+    assert sum(o.downloaded_bytes for o in outs) == len(data)
+    for folder in ("vae", "checkpoints"):
+        assert (tmp_path / "c" / "models" / folder / "vae.safetensors").read_bytes() == data
+    assert len({r.headers["range"] for r in server.requests("/vae.safetensors")}) == len(
+        server.requests("/vae.safetensors"))  # no byte range fetched twice

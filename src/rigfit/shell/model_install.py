@@ -128,7 +128,11 @@ def install_models(plan: Plan, settings: ModelsSettings, *, on_event: OnEvent | 
             outcomes[i] = FileOutcome(f, "pending", target, moved_aside=aside)
     store.save()
     if to_fetch:
-        specs = [spec for _, _, spec in to_fetch]
+        # The same content listed under two names (one VAE in two folders) is downloaded once.
+        unique: dict[Path, FetchSpec] = {}
+        for _, _, spec in to_fetch:
+            unique.setdefault(spec.dest, spec)
+        specs = list(unique.values())
         check_space(specs, store.root, free=settings.free_space)
         total = sum(s.size or 0 for s in specs)
         if confirm is not None and not confirm(len(specs), total):
@@ -136,25 +140,32 @@ def install_models(plan: Plan, settings: ModelsSettings, *, on_event: OnEvent | 
         client = Client(timeout=settings.timeout_s, token=settings.hf_token, hf_endpoint=settings.hf_endpoint)
         downloader = Downloader(client=client, jobs=settings.jobs, tuning=settings.tuning, on_event=on_event,
                                 cancel=cancel)
-        results = downloader.run(specs)
-        for (i, f, _spec), result in zip(to_fetch, results, strict=True):
+        by_dest = dict(zip(unique, downloader.run(specs), strict=True))
+        placed: set[Path] = set()
+        for i, f, spec in to_fetch:
             target = models / f.folder / f.filename
             aside = outcomes[i].moved_aside if i in outcomes else None
-            outcomes[i] = _finish(store, f, target, result, settings, aside)
+            outcomes[i] = _finish(store, f, target, by_dest[spec.dest], settings, aside, again=spec.dest in placed)
+            placed.add(spec.dest)
         store.save()
     return [outcomes[i] for i in range(len(plan.files))]
 
 
 def _finish(store: Store, f: PlanFile, target: Path, result: Fetched | DownloadError, settings: ModelsSettings,
-            aside: Path | None) -> FileOutcome:
+            aside: Path | None, *, again: bool) -> FileOutcome:
+    """Move a download into the store and place it; ``again``: the same download placed under another name."""
     if isinstance(result, DownloadError):
         return FileOutcome(f, "failed", target, moved_aside=aside, error=result.message)
     try:
-        obj = store.add(result.path, result.sha256) if result.path != store.object_path(result.sha256) else result.path
+        obj = store.object_path(result.sha256)
+        if result.path != obj and not again:
+            store.add(result.path, result.sha256)
         store.remember(obj, result.sha256)
         how = store.place(obj, target, comfyui=settings.comfyui, folder=f.folder)
     except OSError as exc:
         return FileOutcome(f, "failed", target, sha256=result.sha256, moved_aside=aside,
                            error=f"downloaded and verified, but placing it at {target} failed: {exc}")
+    if again:
+        return FileOutcome(f, "linked", target, how, result.sha256, result.verified_by, moved_aside=aside)
     return FileOutcome(f, "downloaded", target, how, result.sha256, result.verified_by, result.fetched_bytes,
                        result.resumed_bytes, aside)
