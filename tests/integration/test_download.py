@@ -482,3 +482,12 @@ def test_an_in_order_stream_is_hashed_from_memory_not_read_back(server: FileServ
                       lambda kind, msg: None, threading.Event())
     _ok(fetch.run(), data)
     assert fetch.hasher is not None and fetch.hasher.from_memory > len(data) // 2
+
+
+def test_a_destination_that_cannot_be_written_is_a_clear_error_not_a_crash(server: FileServer,
+                                                                          tmp_path: Path) -> None:
+    server.add("/w.bin", b"x" * 100)
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    spec = FetchSpec(server.url("/w.bin"), tmp_path / "blocker" / "w.bin", 100, None, "loras/w.bin")
+    [result] = _run([spec])
+    assert isinstance(result, DownloadError) and result.message.startswith("cannot write loras/w.bin")

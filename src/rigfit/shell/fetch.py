@@ -123,6 +123,10 @@ class FileFetch:
         except BlockingIOError as exc:
             raise DownloadError(f"{self.spec.label} is being downloaded by another rigfit process right now "
                                 f"({exc}); wait for it to finish and run this again", url=self.spec.url) from exc
+        except DownloadError:
+            raise
+        except OSError as exc:  # the part file, its journal or the rename: a local disk problem
+            raise self._write_error(exc) from exc
 
     def _rounds(self) -> Fetched:
         mismatch_retried = False
