@@ -162,3 +162,17 @@ def test_estimate_json_gives_the_stages_and_a_status(capsys: pytest.CaptureFixtu
     code, out, _ = run(capsys, "estimate", "t-flux1-dev=Q8_0", "--resolution", "1536x1536", "--hardware",
                        "rtx3060-12gb", "--catalog", catalog)
     assert code == 0 and "diffusion" in out and "Q8_0" in out
+
+
+def test_recommend_with_the_shipped_catalog_on_a_cpu_laptop(capsys: pytest.CaptureFixture[str]) -> None:
+    """No GPU: Piper (made for CPUs) is the voice answer, image presets need a GPU, and GPU tiers unlock them."""
+    code, out, _ = run(capsys, "recommend", "--hardware", "cpu-laptop-16gb", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    presets = {p["id"]: p for p in doc["presets"]}
+    assert presets["voice"]["status"] == "fits"
+    assert presets["voice"]["components"][0]["model"].startswith("piper")
+    assert presets["photorealism"]["status"] == "unsupported"
+    assert presets["voice"]["launch_args"] == ["--cpu"]
+    unlocked = {pid for tier in doc["gpu_tiers"] for pid in tier["unlocks"]}
+    assert {"lightweight", "photorealism"} <= unlocked

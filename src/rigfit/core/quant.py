@@ -135,7 +135,13 @@ def judge(variant: Variant, device: Device, *, lora: bool = False, explicit: boo
     if fmt == "gguf":
         if device.backend == "mps" and is_k_quant(variant.quant):
             return Verdict(False, f"GGUF K-quants ({variant.quant}) crash on Apple MPS; use Q4_0, Q5_0 or Q8_0", 0)
-        return Verdict(True, f"GGUF {variant.quant or ''} (ComfyUI-GGUF)".replace("  ", " "), q)
+        name = f"GGUF {variant.quant}" if variant.quant else "GGUF"
+        if device.backend == "mps":
+            return Verdict(True, f"{name} (ComfyUI-GGUF): a non-K quant, the kind that runs on Apple MPS", q)
+        if device.backend in {"cuda", "rocm"} and not device.fp8_compute:
+            return Verdict(True, f"{name} (ComfyUI-GGUF): {_arch(device)} has no FP8 compute, so GGUF is "
+                           "preferred over FP8 files (which only save memory here)", q)
+        return Verdict(True, f"{name} (ComfyUI-GGUF)", q)
     if fmt in {"fp16", "bf16", "fp32"}:
         # Same quality; the smaller file wins the tie-break in rank_variants.
         return Verdict(True, "full-precision original weights" if fmt == "fp32" else "16-bit original weights",

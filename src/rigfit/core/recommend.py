@@ -420,8 +420,22 @@ def _mlx_note(model: Model, device: Device) -> str | None:
     return None
 
 
+# The specification's VRAM bands (guidance only: the budget decides per component).
+_BANDS = ((24, "24 GB+: FP16/BF16, no quantization needed"), (12, "12–16 GB: FP8 or GGUF Q8"),
+          (8, "8–12 GB: GGUF Q4–Q6"), (6, "6–8 GB: GGUF Q3–Q4"), (0, "under 6 GB: GGUF Q2–Q3, lower quality"))
+
+
+def band(device: Device) -> str:
+    gib = device.vram_bytes / GIB + 0.25
+    return next(text for need, text in _BANDS if gib >= need)
+
+
 def _explain(chosen: Sequence[Chosen], budget: Budget, device: Device) -> list[Reason]:
     out: list[Reason] = []
+    main = next((c for c in chosen if c.companion_of is None and c.model.memory.usage_factor is not None), None)
+    if main is not None and device.backend in {"cuda", "rocm", "xpu"} and len(main.model.variants) > 1:
+        out.append(Reason("band", f"the specification's band for {device.vram_bytes / GIB:.0f} GiB is "
+                          f"{band(device)}; rigfit picks each component's variant by its budget"))
     for c in chosen:
         if c.companion_of is None:
             out.append(Reason("variant", f"{c.model.id} {label(c.variant)}: {c.reason}"))
