@@ -481,7 +481,9 @@ def recommend(catalog: Catalog, device: Device, choices: Choices) -> tuple[Prese
     for model_id, _ in choices.quant.per_model:
         if model_id not in catalog.models:
             raise UsageError(f"--quant {model_id}=…: unknown model {model_id!r}")
-    ids = choices.presets or tuple(p.id for p in catalog.presets.values() if p.default)
+    # Experimental presets are listed too: as "excluded" unless --experimental (CLI contract).
+    ids = choices.presets or tuple(p.id for p in catalog.presets.values()
+                                   if p.default or p.maturity == "experimental")
     for pid in ids:
         if pid not in catalog.presets:
             raise UsageError(f"unknown preset {pid!r}; known: {', '.join(sorted(catalog.presets))}")

@@ -21,9 +21,11 @@ def one(device, preset: str = "photorealism", **kw):
     return recommend(CAT, device, Choices(presets=(preset,), **kw))[0]
 
 
-def test_every_default_preset_when_none_is_asked() -> None:
-    ids = [r.preset.id for r in recommend(CAT, nvidia(24), Choices())]
-    assert ids == ["photorealism", "lightweight", "anime", "voice"]  # "video" is not a default preset
+def test_every_default_preset_when_none_is_asked_and_experimental_ones_listed_as_excluded() -> None:
+    results = recommend(CAT, nvidia(24), Choices())
+    assert [r.preset.id for r in results] == ["photorealism", "lightweight", "anime", "voice", "video"]
+    assert results[-1].status == "excluded"  # "video" here is experimental and not a default preset
+    assert recommend(CAT, nvidia(80), Choices(experimental=True))[-1].status == "fits"
 
 
 def test_unknown_preset_is_a_usage_error_naming_the_known_ones() -> None:
