@@ -51,6 +51,7 @@ def engine(runs: int) -> tuple[float, float, int, int]:
             device = device_of(hw)
             results = recommend(catalog, device, Choices())
             unlocks(catalog, device, results, Choices())
+            unlocks(catalog, device, results, Choices(), runs=True)
             count += len(results)
         times.append(time.perf_counter() - start)
         cpus.append(time.process_time() - cpu)

@@ -64,7 +64,7 @@ def test_recommend_with_no_options_on_a_cpu_machine_names_what_runs_and_what_nee
     assert "Voice (voice) — fits" in out
     assert "needs a GPU" in out
     unlock = out.split("A bigger GPU would unlock")[1]
-    four = next(line for line in unlock.splitlines() if line.strip().startswith("4 GB:"))
+    four = next(line for line in unlock.splitlines() if line.strip().startswith("4 GB"))
     assert "lightweight" in four
 
 
@@ -176,3 +176,5 @@ def test_recommend_with_the_shipped_catalog_on_a_cpu_laptop(capsys: pytest.Captu
     assert presets["voice"]["launch_args"] == ["--cpu"]
     unlocked = {pid for tier in doc["gpu_tiers"] for pid in tier["unlocks"]}
     assert {"lightweight", "photorealism"} <= unlocked
+    runs = {pid for tier in doc["gpu_tiers"] for pid in tier["runs"]}
+    assert "video" in runs  # runs with offloading on a smaller card than it needs for full speed

@@ -94,7 +94,8 @@ def build_report(catalog: Catalog, hardware: Hardware, choices: Choices, comfyui
     st = storage(runnable, index_installed(installed_files(comfyui)), disk.free_bytes if disk else None,
                  disk.rotational if disk else None, alts)
     return rep.build_report(hardware, device, results, st, training(device),
-                            unlocks(catalog, device, results, choices))
+                            unlocks(catalog, device, results, choices),
+                            unlocks(catalog, device, results, choices, runs=True))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -103,10 +103,17 @@ def show_report(report: Report, catalog: Catalog) -> None:
         out.print(f"\n[bold]Training[/] this machine could do: {'; '.join(report.training)}")
     elif report.device.backend == "cpu":
         out.print("\n[bold]Training[/]: needs a GPU (SD1.5 LoRA from 8 GB of VRAM)")
-    if report.unlocks:
+    if report.unlocks or report.runs_from:
         out.print("\n[bold]A bigger GPU would unlock[/]:")
-        for tier, ids in report.unlocks:
-            out.print(f"  {tier} GB: {', '.join(ids)}")
+        full, runs = dict(report.unlocks), dict(report.runs_from)
+        for tier in sorted({*full, *runs}):
+            parts = []
+            slow = [p for p in runs.get(tier, ()) if p not in full.get(tier, ())]
+            if slow:
+                parts.append(f"runs (offloading): {', '.join(slow)}")
+            if tier in full:
+                parts.append(f"full speed: {', '.join(full[tier])}")
+            out.print(f"  {tier} GB — " + "; ".join(parts))
 
 
 def show_estimate(est: Estimate, device: Device) -> None:

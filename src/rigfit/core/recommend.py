@@ -500,25 +500,33 @@ def reference_device(vram_gib: int, base: Device) -> Device:
                   base.os if base.os in {"linux", "windows"} else "linux", True, True)
 
 
-def unlocks(catalog: Catalog, device: Device, results: Sequence[PresetResult], choices: Choices,
-            ) -> tuple[tuple[int, tuple[str, ...]], ...]:
-    """For each GPU size above this machine's: which presets would newly fit at full speed. The smallest
-    such size per preset is found by bisection over ``TIERS_GIB`` (fitting only gets easier with VRAM)."""
+def _first_tier(catalog: Catalog, preset: Preset, device: Device, choices: Choices, tiers: Sequence[int],
+                statuses: frozenset[str]) -> int | None:
+    """The smallest of ``tiers`` where ``preset`` reaches one of ``statuses`` (bisection: more VRAM only helps)."""
+    lo, hi = 0, len(tiers)  # answer in tiers[lo:hi], hi meaning "none"
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if resolve_preset(catalog, preset, reference_device(tiers[mid], device), choices).status in statuses:
+            hi = mid
+        else:
+            lo = mid + 1
+    return tiers[lo] if lo < len(tiers) else None
+
+
+def unlocks(catalog: Catalog, device: Device, results: Sequence[PresetResult], choices: Choices, *,
+            runs: bool = False) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    """For each GPU size above this machine's: which presets would newly fit at full speed (``runs``: which
+    unsupported presets would newly run at all, offloading included)."""
     plain = replace(choices, quant=QuantChoice())
     tiers = [t for t in TIERS_GIB if t * GIB > device.vram_bytes]
+    wanted = frozenset({"fits", "offload"} if runs else {"fits"})
+    todo = {"unsupported"} if runs else {"offload", "unsupported"}
     first: dict[str, int] = {}
     for r in results:
-        if r.status not in {"offload", "unsupported"} or not tiers:
-            continue
-        lo, hi = 0, len(tiers)  # answer in tiers[lo:hi], hi meaning "none"
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if resolve_preset(catalog, r.preset, reference_device(tiers[mid], device), plain).status == "fits":
-                hi = mid
-            else:
-                lo = mid + 1
-        if lo < len(tiers):
-            first[r.preset.id] = tiers[lo]
+        if r.status in todo and tiers:
+            tier = _first_tier(catalog, r.preset, device, plain, tiers, wanted)
+            if tier is not None:
+                first[r.preset.id] = tier
     return tuple((t, tuple(p for p, pt in first.items() if pt == t)) for t in tiers if t in first.values())
 
 

@@ -31,13 +31,15 @@ class Report:
     launch: tuple[LaunchArgs, ...]  # per preset, same order
     storage: Storage
     training: tuple[str, ...]
-    unlocks: tuple[tuple[int, tuple[str, ...]], ...]
+    unlocks: tuple[tuple[int, tuple[str, ...]], ...]  # GPU size → presets that would fit at full speed
+    runs_from: tuple[tuple[int, tuple[str, ...]], ...] = ()  # GPU size → unsupported presets that would run
 
 
 def build_report(hardware: Hardware, device: Device, presets: Sequence[PresetResult], storage: Storage,
-                 training: tuple[str, ...], unlocks: tuple[tuple[int, tuple[str, ...]], ...]) -> Report:
+                 training: tuple[str, ...], unlocks: tuple[tuple[int, tuple[str, ...]], ...],
+                 runs_from: tuple[tuple[int, tuple[str, ...]], ...] = ()) -> Report:
     launches = tuple(launch_args(device, r.budget, r.components) for r in presets)
-    return Report(hardware, device, tuple(presets), launches, storage, training, unlocks)
+    return Report(hardware, device, tuple(presets), launches, storage, training, unlocks, runs_from)
 
 
 def component_json(c: Chosen, catalog: Catalog) -> dict[str, Any]:
@@ -121,7 +123,9 @@ def report_json(report: Report, catalog: Catalog) -> dict[str, Any]:
                               "saves_bytes": a.saves_bytes} for a in st.alternatives],
         },
         "training": list(report.training),
-        "gpu_tiers": [{"vram_gib": tier, "unlocks": list(ids)} for tier, ids in report.unlocks],
+        "gpu_tiers": [{"vram_gib": tier, "unlocks": list(dict(report.unlocks).get(tier, ())),
+                       "runs": list(dict(report.runs_from).get(tier, ()))}
+                      for tier in sorted({t for t, _ in (*report.unlocks, *report.runs_from)})],
     }
 
 
