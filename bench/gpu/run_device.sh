@@ -30,6 +30,6 @@ tar -czf "$OUT/probes.tgz" -C "$OUT" probes && rm -rf "$P"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch; print('torch', torch.__version__, torch.version.cuda, torch.cuda.get_device_name(0))"
 python3 bench/gpu/calibrate.py --comfy .device/ComfyUI --gguf .device/ComfyUI/custom_nodes/ComfyUI-GGUF \
-  --out "$OUT/calibration.json" --budget-s "${BUDGET_S:-400}" \
+  --out "$OUT/calibration.json" --budget-s "${BUDGET_S:-400}" ${ONLY:+--only "$ONLY"} \
   --comfy-commit a125cd84b054a57729b5eecab930ca9408719832 --comfy-source github.com/Comfy-Org/ComfyUI \
   --gguf-commit 795e45156ece99afbc3efef911e63fcb46e6a20d 2>&1 | tee "$OUT/log.txt"
