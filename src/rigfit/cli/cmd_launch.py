@@ -17,25 +17,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def command_line(comfyui_dir: str, extra: list[str]) -> list[str]:
-    from pathlib import Path
+    from rigfit.shell.launch import launch_command
 
-    from rigfit.core.comfyui_config import launch_args
-    from rigfit.core.errors import InstallError
-    from rigfit.shell.install import read_journal
-    from rigfit.shell.venv import venv_python
-
-    comfyui = Path(comfyui_dir).expanduser().absolute()
-    if not (comfyui / "main.py").is_file():
-        raise InstallError(
-            f"no ComfyUI in {comfyui} (main.py is missing); run `rigfit install plan.json --comfyui DIR`"
-        )
-    python = venv_python(comfyui / ".venv")
-    if not python.is_file():
-        raise InstallError(f"{python} is missing; run `rigfit install --only python`")
-    facts = read_journal(comfyui).facts
-    recorded = list((facts.get("config") or {}).get("launch_args") or ())
-    extra = extra[1:] if extra[:1] == ["--"] else extra
-    return [str(python), str(comfyui / "main.py"), *launch_args(recorded), *extra]
+    return launch_command(comfyui_dir, extra)
 
 
 def run(args: argparse.Namespace) -> int:
