@@ -305,3 +305,11 @@ def test_a_torch_the_family_cannot_follow_fails_and_restores(world, env, tmp_pat
     done = install(w, json_dump(tmp_path / "moved.json", moved), comfyui)
     assert done.returncode == 1 and "installing torch failed" in done.stderr
     assert freeze(comfyui) == before
+
+
+def test_doctor_and_launch_refuse_a_folder_rigfit_did_not_install(tmp_path: Path) -> None:
+    """Bad input, one line, exit 2 (doctor); a missing ComfyUI is an operation failure, exit 1 (launch)."""
+    done = rigfit("doctor", "--comfyui", str(tmp_path))
+    assert done.returncode == 2 and "not installed by rigfit" in done.stderr and "Traceback" not in done.stderr
+    launched = rigfit("launch", "--comfyui", str(tmp_path))
+    assert launched.returncode == 1 and "main.py is missing" in launched.stderr
