@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from rigfit.core import selection
 from rigfit.core.budget import (
     DIFFUSERS_VAE_SCALE,
     VAE_NEED_SCALE,
@@ -17,7 +18,7 @@ from rigfit.core.bundle import Chosen, pieces_for, requirements_of
 from rigfit.core.catalog.schema import Catalog, PublishedFigure
 from rigfit.core.errors import UsageError
 from rigfit.core.quant import Device, QuantChoice, check_explicit, label, matches, rank_variants
-from rigfit.core.recommend import Choices, _companions, workload_for
+from rigfit.core.selection import Choices, workload_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,7 @@ def estimate_model(catalog: Catalog, device: Device, model_id: str, wanted: str 
         chosen.append(Chosen(role, owner, v, label(v), companion_of=model.id))
     missing = tuple(r for r in requirements_of(model, variant)
                     if not any(c.model.id in r.models for c in chosen[1:]))
-    comps, _ = _companions(missing, catalog, device, Choices(quant=QuantChoice()), model.id, {})
+    comps, _ = selection.companions(missing, catalog, device, Choices(quant=QuantChoice()), model.id, {})
     chosen.extend(comps)
     pieces = [p for c in chosen for p in pieces_for(c.model, c.variant, c.role, device)]
     return Estimate(model.id, variant.id, label(variant), work, tuple(chosen), estimate(pieces, work, device))

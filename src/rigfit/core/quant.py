@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from rigfit.core.catalog.schema import Variant
 from rigfit.core.errors import BudgetError
 from rigfit.core.hardware import Hardware
+from rigfit.core.units import GIB
 
 # Quality of a weight format relative to the 16-bit original (rough, for ordering only): city96's and the
 # llama.cpp perplexity tables order the GGUF tiers; FP8 and Q8_0 are within ~1 % of 16-bit.
@@ -230,3 +231,14 @@ def check_tier(tier: str, device: Device) -> None:
         raise BudgetError(f"--quant {tier}: GGUF K-quants crash on Apple MPS; use Q4_0, Q5_0 or Q8_0")
     if tier.lower() == "nf4" and device.backend != "cuda":
         raise BudgetError("--quant nf4 needs bitsandbytes on an NVIDIA GPU")
+
+
+# The specification's VRAM bands (guidance only: the budget decides per component).
+_BANDS = ((24, "24 GB+: FP16/BF16, no quantization needed"), (12, "12–16 GB: FP8 or GGUF Q8"),
+          (8, "8–12 GB: GGUF Q4–Q6"), (6, "6–8 GB: GGUF Q3–Q4"), (0, "under 6 GB: GGUF Q2–Q3, lower quality"))
+
+
+def band(device: Device) -> str:
+    """The specification's quantization band for this much VRAM."""
+    gib = device.vram_bytes / GIB + 0.25
+    return next(text for need, text in _BANDS if gib >= need)
