@@ -30,14 +30,28 @@ def _first_tier(catalog: Catalog, preset: Preset, device: Device, choices: Choic
     """The smallest of ``tiers`` where ``preset`` reaches one of ``statuses`` (bisection: more VRAM only helps)."""
     from rigfit.core.recommend import resolve_preset  # recommend imports this module
 
+    def status(tier: int) -> str:
+        ref = reference_device(tier, device)
+        key = (id(catalog), preset.id, ref, choices)
+        hit = _STATUS.get(key)
+        if hit is None or hit[0] is not catalog:  # the catalog is kept, so its id cannot be reused meanwhile
+            if len(_STATUS) > 4096:
+                _STATUS.clear()
+            hit = _STATUS[key] = (catalog, resolve_preset(catalog, preset, ref, choices).status)
+        return hit[1]
+
     lo, hi = 0, len(tiers)  # answer in tiers[lo:hi], hi meaning "none"
     while lo < hi:
         mid = (lo + hi) // 2
-        if resolve_preset(catalog, preset, reference_device(tiers[mid], device), choices).status in statuses:
+        if status(tiers[mid]) in statuses:
             hi = mid
         else:
             lo = mid + 1
     return tiers[lo] if lo < len(tiers) else None
+
+
+# Memo of the reference cards' verdicts: machines with the same RAM and OS ask the same questions.
+_STATUS: dict[tuple[int, str, Device, Choices], tuple[Catalog, str]] = {}
 
 
 def unlocks(catalog: Catalog, device: Device, results: Sequence[PresetResult], choices: Choices, *,
