@@ -50,3 +50,67 @@ def test_offload_slowdown_estimate_is_within_a_factor_of_two_of_measured() -> No
     assert rows
     for group, measured, estimated in rows:
         assert measured / 2 <= estimated <= measured * 2, (group, measured, estimated)
+
+
+def _consumer_card_points() -> list[dict[str, object]]:
+    """Points measured under ComfyUI's default policy with only a consumer card's memory free (no flag)."""
+    return [p for d in DOCS if not d.get("smoke") for p in d.get("points", ())
+            if not p.get("error") and p["policy"].get("sim_gib") and not p["policy"].get("lowvram")
+            and p["group"] in _CONSUMER_GROUPS]
+
+
+# The groups of the second H200 run (bench/README.md, "Second run: consumer-sized cards").
+_CONSUMER_GROUPS = {"flux-dev-fp8-sim12", "sdxl-fp16-sim8", "sd15-fp16-sim6", "flux-dev-bf16-sim24",
+                    "sd35m-fp16-sim12", "wan22-5b-fp16-sim24"}
+# Where rigfit and ComfyUI disagree, said openly: the test fails if the model starts to agree (strict xfail).
+_KNOWN_DEVIATIONS = {
+    "flux-dev-bf16-sim24": "border case: rigfit's peak is 23.9 GiB of 24 and says it fits; ComfyUI kept "
+                           "its 1.2 GiB minimum free and streamed 330 MiB of the 22.2 GiB model (1.25x slower)",
+}
+
+
+def _comfyui_streamed(point: dict[str, object]) -> bool:
+    """ComfyUI ran some stage with its own model only partly on the GPU (weights streamed from RAM).
+
+    Models of earlier stages that ComfyUI partly evicts to make room do not count: that is not streaming.
+    """
+    for stage in point["stages"]:  # type: ignore[attr-defined]
+        for entry in stage.get("models_loaded_after", ()):
+            own = budget_fit._kind(entry, point["weights"]) == stage["stage"]  # type: ignore[arg-type]
+            if own and entry.get("loaded_bytes", 0) < entry.get("total_bytes", 0):
+                return True
+    return False
+
+
+def _consumer_params() -> list[object]:
+    params = []
+    for p in _consumer_card_points():
+        label = f"{p['group']}-{p['width']}x{p['height']}" + (f"x{p['frames']}" if p["frames"] > 1 else "")
+        why = _KNOWN_DEVIATIONS.get(str(p["group"]))
+        marks = [pytest.mark.xfail(reason=why, strict=True)] if why else []
+        params.append(pytest.param(p, id=label, marks=marks))
+    return params
+
+
+@pytest.mark.parametrize("point", _consumer_params())
+def test_status_on_a_consumer_sized_card_matches_what_comfyui_did(point: dict[str, object]) -> None:
+    """On a card of the simulated size, rigfit says `offload` exactly where ComfyUI streamed weights."""
+    from dataclasses import replace
+
+    from rigfit.core.estimate import estimate_model, reference_device
+
+    family, precision = str(point["family"]), str(point["precision"])
+    device = replace(reference_device(), vram_bytes=int(point["policy"]["sim_gib"]) * 1024**3)  # type: ignore[index]
+    frames = int(point["frames"])  # type: ignore[call-overload]
+    est = estimate_model(CATALOG, device, budget_fit.MODEL[family], budget_fit.VARIANT[(family, precision)],
+                         resolution=(int(point["width"]), int(point["height"])),  # type: ignore[call-overload]
+                         frames=frames if frames > 1 else None, batch=int(point["batch"]),  # type: ignore[call-overload]
+                         companions=budget_fit.COMPANIONS.get((family, str(point["text_encoder_precision"])), ()))
+    expected = "offload" if _comfyui_streamed(point) else "fits"
+    assert est.budget.status == expected, (
+        f"rigfit says {est.budget.status} (peak {est.budget.required_bytes / 2**30:.2f} GiB), ComfyUI "
+        f"{'streamed weights' if expected == 'offload' else 'loaded everything'}")
+
+
+def test_every_consumer_card_group_is_compared() -> None:
+    assert {p["group"] for p in _consumer_card_points()} == _CONSUMER_GROUPS
