@@ -178,3 +178,18 @@ def test_recommend_with_the_shipped_catalog_on_a_cpu_laptop(capsys: pytest.Captu
     assert {"lightweight", "photorealism"} <= unlocked
     runs = {pid for tier in doc["gpu_tiers"] for pid in tier["runs"]}
     assert "video" in runs  # runs with offloading on a smaller card than it needs for full speed
+
+
+def test_a_file_of_unknown_size_is_shown_as_unknown_not_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    """The shipped catalog has embeddings whose size no source gives: the table says so instead of "0 B"."""
+    from rigfit.shell.catalog_source import load_catalog
+
+    catalog = load_catalog(())
+    unsized = {m.id for m in catalog.models.values() for v in m.variants if all(f.bytes is None for f in v.files)}
+    anime = {mid for c in catalog.presets["anime"].components for mid in c.models}
+    if not unsized & anime:
+        pytest.skip("every file of the anime preset has a known size now")
+    code, out, _ = run(capsys, "recommend", "--hardware", "rtx4090-24gb", "--preset", "anime")
+    assert code == 0
+    rows = [line for line in out.splitlines() if any(f" {mid} " in line for mid in unsized & anime)]
+    assert rows and all("unknown" in row and " 0 B" not in row for row in rows), rows

@@ -60,7 +60,10 @@ def components_table(result: PresetResult) -> Table:
         why = c.reason
         if c.step_down and c.companion_of is None:
             why += f" (step down: {c.step_down})"
-        table.add_row(c.role, c.model.id, label(c.variant), format_bytes(file_bytes(c.variant)), why)
+        unknown = any(f.bytes is None for f in c.variant.files)
+        size = "unknown" if unknown and not file_bytes(c.variant) else format_bytes(file_bytes(c.variant))
+        table.add_row(c.role, c.model.id, label(c.variant), size + ("+?" if unknown and size != "unknown" else ""),
+                      why)
     return table
 
 
