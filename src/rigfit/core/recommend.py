@@ -163,7 +163,10 @@ def resolve_preset(catalog: Catalog, preset: Preset, device: Device, choices: Ch
         if pickd is None:
             continue
         if slot.optional and best is None and chosen:
-            warnings.append(f"left out optional {slot.role} ({candidates[0].id}): it does not fit")
+            base = _budget(preset, chosen, catalog, device, work)
+            why = ("it does not fit beside them" if base.status == "fits" or near_fit(base)
+                   else "the preset's main models do not run here at full speed either")
+            warnings.append(f"left out optional {slot.role} ({candidates[0].id}): {why}")
             continue
         chosen = pickd[0]
         warnings.extend(pickd[2])

@@ -143,3 +143,17 @@ def test_commercial_with_no_allowed_model_is_excluded_not_unsupported() -> None:
 
     cat = replace(CAT, licenses={**CAT.licenses, "apache-2.0": replace(CAT.licenses["apache-2.0"], commercial=False)})
     assert resolve_preset(cat, p, nvidia(24), Choices(commercial=True)).status == "excluded"
+
+
+def test_an_optional_part_left_out_on_a_cpu_says_the_main_models_do_not_run_either() -> None:
+    """On a CPU-only machine the optional TTS is not dropped "because it does not fit": the base model is
+    what cannot run there."""
+    from rigfit.core.quant import device_of
+    from rigfit.shell.catalog_source import load_catalog
+    from rigfit.shell.hardware_source import load_profile
+
+    catalog = load_catalog(())
+    device = device_of(load_profile("cpu-laptop-16gb"))
+    result = resolve_preset(catalog, catalog.presets["lightweight"], device, Choices())
+    left_out = [w for w in result.warnings if w.startswith("left out optional")]
+    assert left_out and all("do not run here at full speed either" in w for w in left_out), left_out
