@@ -229,3 +229,23 @@ def test_one_content_under_two_names_is_downloaded_once(server: FileServer, tmp_
         assert (tmp_path / "c" / "models" / folder / "vae.safetensors").read_bytes() == data
     assert len({r.headers["range"] for r in server.requests("/vae.safetensors")}) == len(
         server.requests("/vae.safetensors"))  # no byte range fetched twice
+
+
+def test_a_right_file_on_another_drive_is_adopted_in_place(server: FileServer, tmp_path: Path) -> None:
+    other = Path("/dev/shm")
+    if not other.is_dir() or other.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("no second file system for the ComfyUI folder")
+    import shutil
+
+    comfy = other / f"rigfit-test-comfy-{os.getpid()}"
+    try:
+        data = os.urandom(40_000)
+        plan = _plan(server, {"a.safetensors": data})
+        placed = comfy / "models" / "loras" / "a.safetensors"
+        placed.parent.mkdir(parents=True)
+        placed.write_bytes(data)
+        [out] = _install(plan, comfy, Store(tmp_path / "store"))
+        assert (out.status, out.how) == ("adopted", "in-place")
+        assert server.log == [] and placed.read_bytes() == data and not placed.is_symlink()
+    finally:
+        shutil.rmtree(comfy, ignore_errors=True)
