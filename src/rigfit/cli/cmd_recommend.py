@@ -95,7 +95,7 @@ def build_report(catalog: Catalog, hardware: Hardware, choices: Choices, comfyui
                  disk.rotational if disk else None, alts)
     return rep.build_report(hardware, device, results, st, training(device),
                             unlocks(catalog, device, results, choices),
-                            unlocks(catalog, device, results, choices, runs=True))
+                            unlocks(catalog, device, results, choices, runs=True), catalog=catalog)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from rigfit.core.budget import Budget, Workload, estimate
 from rigfit.core.bundle import Chosen, file_bytes, requirements_of, resident_bytes
 from rigfit.core.catalog.schema import Catalog, Model, Preset, Variant
+from rigfit.core.declared_conflicts import DeclaredConflict
 from rigfit.core.errors import UsageError
 from rigfit.core.quant import (
     LOW_QUALITY,
@@ -65,6 +66,8 @@ class PresetResult:
     workload: Workload
     warnings: tuple[str, ...]
     reasons: tuple[Reason, ...]
+    # Filled by ``rigfit.core.report.build_report`` from the node packs' declared requirements.
+    dependency_conflicts: tuple[DeclaredConflict, ...] = ()
 
 
 def _try(preset: Preset, base: Sequence[Chosen], slot: Chosen, catalog: Catalog, device: Device,
@@ -164,9 +167,9 @@ def resolve_preset(catalog: Catalog, preset: Preset, device: Device, choices: Ch
             continue
         if slot.optional and best is None and chosen:
             base = _budget(preset, chosen, catalog, device, work)
-            why = ("it does not fit beside them" if base.status == "fits" or near_fit(base)
-                   else "the preset's main models do not run here at full speed either")
-            warnings.append(f"left out optional {slot.role} ({candidates[0].id}): {why}")
+            because = ("it does not fit beside them" if base.status == "fits" or near_fit(base)
+                       else "the preset's main models do not run here at full speed either")
+            warnings.append(f"left out optional {slot.role} ({candidates[0].id}): {because}")
             continue
         chosen = pickd[0]
         warnings.extend(pickd[2])

@@ -4,18 +4,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rigfit.core.budget import Budget
 from rigfit.core.bundle import Chosen
 from rigfit.core.catalog.schema import Catalog
+from rigfit.core.declared_conflicts import check_packs, planned_torch_lines
 from rigfit.core.estimate import Estimate
 from rigfit.core.hardware import Hardware, hardware_to_json
 from rigfit.core.launch_args import LaunchArgs, launch_args
+from rigfit.core.normalize import Target
 from rigfit.core.quant import Device
 from rigfit.core.recommend import PresetResult
 from rigfit.core.storage import Storage, preset_bytes
+from rigfit.core.torch_index import torch_index_for
 
 RECOMMENDATION_SCHEMA = "rigfit.recommendation/1"
 ESTIMATE_SCHEMA = "rigfit.estimate/1"
@@ -37,9 +40,32 @@ class Report:
 
 def build_report(hardware: Hardware, device: Device, presets: Sequence[PresetResult], storage: Storage,
                  training: tuple[str, ...], unlocks: tuple[tuple[int, tuple[str, ...]], ...],
-                 runs_from: tuple[tuple[int, tuple[str, ...]], ...] = ()) -> Report:
+                 runs_from: tuple[tuple[int, tuple[str, ...]], ...] = (), *,
+                 catalog: Catalog | None = None) -> Report:
+    """With ``catalog``, each preset also carries the conflicts in its node packs' declared requirements."""
+    if catalog is not None:
+        presets = with_dependency_checks(presets, hardware, catalog)
     launches = tuple(launch_args(device, r.budget, r.components) for r in presets)
     return Report(hardware, device, tuple(presets), launches, storage, training, unlocks, runs_from)
+
+
+def with_dependency_checks(presets: Sequence[PresetResult], hardware: Hardware,
+                           catalog: Catalog) -> tuple[PresetResult, ...]:
+    """Presets with a warning per conflict among their node packs' declared requirements, and per pack with
+    refused lines (``rigfit.core.declared_conflicts``; offline, no resolver)."""
+    gpu = hardware.primary_gpu
+    target = Target(hardware.os, hardware.arch, gpu.vendor if gpu else "cpu")
+    torch_lines = planned_torch_lines(torch_index_for(hardware))
+    out = []
+    for r in presets:
+        packs = tuple(catalog.node_packs[n] for n in r.nodes if n in catalog.node_packs)
+        found = check_packs(packs, target, torch_lines) if packs else None
+        if found is None or not (found.conflicts or found.refused):
+            out.append(r)
+            continue
+        out.append(replace(r, warnings=tuple(dict.fromkeys((*r.warnings, *found.warnings()))),
+                           dependency_conflicts=found.conflicts))
+    return tuple(out)
 
 
 def component_json(c: Chosen, catalog: Catalog) -> dict[str, Any]:
@@ -101,6 +127,7 @@ def preset_json(r: PresetResult, launch: LaunchArgs, device: Device, catalog: Ca
         "reason_codes": list(dict.fromkeys(x.code for x in r.reasons)),
         "resolution": [r.workload.width, r.workload.height],
         "frames": r.workload.frames,
+        "dependency_conflicts": [c.as_dict() for c in r.dependency_conflicts],
     }
     if r.budget is not None:
         doc["stages"] = stages_json(r.budget)
