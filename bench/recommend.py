@@ -34,9 +34,11 @@ def _median_wall(argv: list[str], runs: int) -> tuple[float, float]:
 
 
 def engine(runs: int) -> tuple[float, float, int, int]:
-    """Seconds for every default preset on every embedded profile, GPU-tier unlocks included."""
+    """Seconds for every default preset on every embedded profile, GPU-tier unlocks and the node packs'
+    declared-requirement check included."""
     from rigfit.core.quant import device_of
     from rigfit.core.recommend import Choices, recommend, unlocks
+    from rigfit.core.report import with_dependency_checks
     from rigfit.shell.catalog_source import load_catalog
     from rigfit.shell.hardware_source import embedded_profiles
 
@@ -50,6 +52,7 @@ def engine(runs: int) -> tuple[float, float, int, int]:
         for hw in profiles.values():
             device = device_of(hw)
             results = recommend(catalog, device, Choices())
+            with_dependency_checks(results, hw, catalog)
             unlocks(catalog, device, results, Choices())
             unlocks(catalog, device, results, Choices(), runs=True)
             count += len(results)
