@@ -341,3 +341,23 @@ def test_torch_pins_and_an_interpreter_can_be_given(capsys: pytest.CaptureFixtur
     assert doc["torch"]["pins"] == ["torch==2.13.0"]
     assert "torchvision==0.28.0" in doc["lock"]
     assert main(["deps", "check", *base, "--torch", "numpy==1.0"]) == 2
+
+
+def test_conflicts_the_declared_specifiers_prove_cost_no_resolution_of_their_own(check: Any) -> None:
+    """numpy<2 against numpy>=2 and a torch pin against the build are taken out before uv runs: one run for
+    everything left, one beside it for the pack whose numpy line was taken out, checked alone."""
+    code, doc = check(Old="numpy<2\n", NewNode="numpy>=2.0\ntorch==2.7.1\nkornia\n", Fine="kornia\n")
+    assert code == 1
+    assert sorted(tuple(c["packs"]) for c in doc["conflicts"]) == [("NewNode",), ("Old", "NewNode")]
+    assert doc["resolver_runs"] == 2
+    numpy_conflict = next(c for c in doc["conflicts"] if c["packages"] == ["numpy"])
+    assert "Old needs numpy<2" in numpy_conflict["detail"] and "NewNode needs numpy>=2.0" in numpy_conflict["detail"]
+
+
+def test_a_declared_pair_is_not_reported_when_one_pack_fails_alone(check: Any) -> None:
+    """B's numpy>=2 contradicts B's own dependency oldlib (numpy<2): the smallest failing set is B alone, not
+    the pair A+B that the declared specifiers suggest; uv's explanation is used instead."""
+    code, doc = check(A="numpy<2\n", B="numpy>=2\noldlib\n")
+    assert code == 1
+    assert [c["packs"] for c in doc["conflicts"]] == [["B"]]
+    assert "numpy" in doc["conflicts"][0]["packages"]

@@ -4,7 +4,9 @@ Each pack becomes a tiny wheel ``nodepack-<id>`` (METADATA only) in a private ``
 explanation of a failure names packs (``rigfit.core.conflicts``). ComfyUI's requirements and the torch build
 go in as constraints, the OpenCV/onnxruntime settlement as overrides (``rigfit.core.normalize``). After a
 failure the named packs are checked alone and shrunk to the smallest failing set; the last of them is set
-aside and the rest resolved again, until everything left resolves.
+aside and the rest resolved again, until everything left resolves. Conflicts the declared specifiers already
+prove (``rigfit.core.declared_conflicts``: numpy<2 against numpy>=2, a torch pin against the build) are taken
+out before the first uv run, and their packs checked alone beside it, which saves a resolution per conflict.
 """
 
 from __future__ import annotations
@@ -23,10 +25,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rigfit.core.conflicts import COMFYUI_PARTY, TORCH_PARTY, Conflict, explain, meta_names, parse_failure
+from rigfit.core.conflicts import (
+    COMFYUI_PARTY,
+    TORCH_PARTY,
+    Conflict,
+    Failure,
+    explain,
+    meta_names,
+    parse_failure,
+)
+from rigfit.core.declared_conflicts import COMFYUI_REQUIREMENTS, find_conflicts
 from rigfit.core.errors import ResolveError, UsageError
 from rigfit.core.normalize import Normalized, Target, in_torch_family, lock_fix, normalize, torch_pins
 from rigfit.core.requirements import (
+    Declared,
     Screened,
     canonical_name,
     screen_declarations,
@@ -35,12 +47,6 @@ from rigfit.core.requirements import (
 )
 from rigfit.shell.runner import Completed, run
 
-# ComfyUI's requirements.txt at the reference commit a125cd84 (0.3.64; shared/comfyui/VERSION.txt), used as
-# constraints when no installation is given. Unpinned names constrain nothing and are left out.
-COMFYUI_REQUIREMENTS = (
-    "comfyui-frontend-package==1.27.10", "comfyui-workflow-templates==0.1.95", "comfyui-embedded-docs==0.2.6",
-    "transformers>=4.37.2", "av>=14.2.0",
-)
 TORCH_STEP = ("torch", "torchvision", "torchaudio")
 TIMEOUT = 300.0
 
@@ -274,7 +280,7 @@ def check(screened: Screened, target: Target, env: Environment, sources: Sources
         set_aside: list[str] = []
         relaxed: list[tuple[str, tuple[str, ...]]] = []
         notes = list(normalized.notes)
-        done = session.compile(active)
+        done = _declared_first(session, active, normalized.declared, fixed, conflicts, relaxed)
         while not done.ok:
             failure = parse_failure(done.stderr, session.pack_of)
             if not failure.is_conflict:
@@ -317,6 +323,50 @@ def check(screened: Screened, target: Target, env: Environment, sources: Sources
         return DepsReport(tuple(conflicts), Screened(refused=screened.refused), () if conflicts else lock,
                           tuple(notes), pins, tuple(session.meta), session.runs, time.monotonic() - start,
                           tuple(set_aside), tuple(relaxed))
+
+
+def _declared_first(session: _Session, active: list[str], declared: Sequence[Declared],
+                    fixed: Mapping[str, Sequence[str]], conflicts: list[Conflict],
+                    relaxed: list[tuple[str, tuple[str, ...]]]) -> Completed:
+    """Take out the conflicts the declared specifiers prove, then resolve what is left (one uv run).
+
+    A pack against ComfyUI or the torch build alone is the smallest set by definition. A pair is the smallest
+    set when each of its packs resolves alone, in the state it was in when the pair was found: the packs whose
+    lines were not changed afterwards are covered by the main run succeeding, the others run beside it. When
+    one of them fails alone the pair was not the smallest set, and everything is left to uv's explanations.
+    """
+    found = [c for c in sorted(find_conflicts(declared, fixed), key=lambda c: len(c.packs)) if len(c.packs) <= 2]
+    if not found:
+        return session.compile(active)
+    saved = dict(session.meta), {pack: list(lines) for pack, lines in session.lines.items()}
+    alone: list[tuple[str, str]] = []  # (pack, synthetic wheel) that must resolve on its own
+    taken: list[tuple[str, tuple[str, ...]]] = []
+    for c in found:
+        if len(c.packs) == 2:
+            alone += [(pack, session.meta[pack]) for pack in c.packs]
+        removed, meta = session.relaxation(c.packs[-1], (c.package,))
+        if meta is not None:
+            session.adopt(c.packs[-1], removed, meta)
+            taken.append((c.packs[-1], removed))
+    pending = list(dict.fromkeys(alone))
+    uncovered = [(p, m) for p, m in pending if session.meta[p] != m]
+    with ThreadPoolExecutor(max_workers=1 + len(uncovered)) as pool:
+        main = pool.submit(session.compile, active)
+        runs = [pool.submit(session.compile, [p], (), (), {p: m}) for p, m in uncovered]
+        done = main.result()
+        results = [r.result() for r in runs]
+        if not done.ok:
+            results += list(pool.map(lambda pm: session.compile([pm[0]], (), (), {pm[0]: pm[1]}),
+                                     [pm for pm in pending if pm not in uncovered]))
+    if not all(r.ok for r in results):
+        session.meta, session.lines = saved
+        return session.compile(active)
+    for c in found:
+        cause = (f"the declared requirements leave no {c.package} version: "
+                 + "; ".join(f"{party} {text}" for party, text in c.asks))
+        conflicts.append(explain(c.packs, Failure(True, c.packs, (c.package,), (), cause), declared, fixed))
+    relaxed += taken
+    return done
 
 
 def _smallest(session: _Session, suspects: list[str]) -> list[str]:
