@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +71,19 @@ def _pack_dirs(args: argparse.Namespace) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rigfit.shell import resolver
+
+    interpreter = None if args.comfyui or not (os.sep in args.python or Path(args.python).is_file()) \
+        else args.python
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Asking the interpreter its version takes a process start; it runs while the packs are read.
+        asked = pool.submit(resolver.interpreter_version, interpreter) if interpreter else None
+        return _run(args, asked.result if asked else None)
+
+
+def _run(args: argparse.Namespace, interpreter_version: Callable[[], str] | None) -> int:
     from rigfit.core.errors import UsageError
     from rigfit.core.requirements import Screened
     from rigfit.core.torch_index import torch_index_for
@@ -95,8 +109,8 @@ def run(args: argparse.Namespace) -> int:
         env = resolver.read_installation(Path(args.comfyui))
         target = _target(hardware, env.python_version)
     else:
-        interpreter = args.python if os.sep in args.python or Path(args.python).is_file() else None
-        version = resolver.interpreter_version(interpreter) if interpreter else args.python
+        interpreter = args.python if interpreter_version else None
+        version = interpreter_version() if interpreter_version else args.python
         target = _target(hardware, version)
         index = torch_index_for(hardware)
         torch_url = index.url

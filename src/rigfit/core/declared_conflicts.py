@@ -15,12 +15,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from rigfit.core.catalog.schema import NodePack
 from rigfit.core.normalize import Target, normalize
 from rigfit.core.requirements import Declared, Refused, screen_declarations
 from rigfit.core.torch_index import CUDA_LADDER, TorchIndex
 from rigfit.core.versions import ANY, Interval, allowed_by, intersect, intersect_all
+
+if TYPE_CHECKING:  # `rigfit deps check` needs find_conflicts only, not the catalog's types
+    from rigfit.core.catalog.schema import NodePack
 
 # ComfyUI's requirements.txt at the reference commit a125cd84 (0.3.64; shared/comfyui/VERSION.txt), used as
 # constraints when no installation is given. Unpinned names constrain nothing and are left out.

@@ -10,7 +10,6 @@ lines that are not requirements. The grammar follows PEP 508 and pip's requireme
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -316,6 +315,8 @@ def screen_requirements_txt(pack: str, source: str, text: str, *, allow_unsafe: 
 
 def screen_pyproject(pack: str, source: str, text: str, *, allow_unsafe: bool = False) -> Screened:
     """Screen ``[project].dependencies`` of a node pack's pyproject.toml (line numbers point into the file)."""
+    import tomllib  # only packs with a pyproject.toml need it (start-up time of `rigfit deps check`)
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

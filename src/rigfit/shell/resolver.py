@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import re
 import tempfile
@@ -158,6 +157,8 @@ def read_installation(comfyui: Path) -> Environment:
     done = run([str(python), "-c", script], timeout=60)
     if not done.ok:
         raise ResolveError(f"could not read the packages of {python}: {done.describe_failure()}")
+    import json
+
     info = json.loads(done.stdout)
     installed = {k: v for k, v in info["d"].items() if k and in_torch_family(k)}
     req = comfyui / "requirements.txt"
