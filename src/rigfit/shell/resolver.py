@@ -19,10 +19,11 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from rigfit.core.conflicts import (
     COMFYUI_PARTY,
@@ -48,6 +49,42 @@ from rigfit.shell.runner import Completed, run
 
 TORCH_STEP = ("torch", "torchvision", "torchaudio")
 TIMEOUT = 300.0
+T = TypeVar("T")
+
+
+class Background(Generic[T]):
+    """A call running on a thread; ``result()`` waits for it and re-raises what it raised.
+
+    The calls start uv processes, so threads only wait; ``concurrent.futures`` would add ~5 ms of imports
+    (with ``logging``) to the start-up of ``rigfit deps check``.
+    """
+
+    def __init__(self, call: Callable[[], T]) -> None:
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(call,), daemon=True)
+        self._thread.start()
+
+    def _run(self, call: Callable[[], T]) -> None:
+        try:
+            self._value = call()
+        except BaseException as exc:  # handed to the waiting thread
+            self._error = exc
+
+    def result(self) -> T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
+
+
+def in_parallel(calls: Sequence[Callable[[], T]], limit: int = 4) -> list[T]:
+    """Results of ``calls`` in order, at most ``limit`` running at once."""
+    results: list[T] = []
+    for start in range(0, len(calls), limit):
+        running = [Background(call) for call in calls[start:start + limit]]
+        results += [r.result() for r in running]
+    return results
 
 
 def uv_binary() -> str:
@@ -296,10 +333,9 @@ def check(screened: Screened, target: Target, env: Environment, sources: Sources
             guess = suspects[-1]
             removed, meta = session.relaxation(guess, failure.packages)
             following = list(active) if meta else [p for p in active if p != guess]
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                ahead = pool.submit(session.compile, following, (), (), {guess: meta} if meta else None)
-                culprits = _smallest(session, suspects)
-                ahead_done = ahead.result()
+            ahead = Background(partial(session.compile, following, (), (), {guess: meta} if meta else None))
+            culprits = _smallest(session, suspects)
+            ahead_done = ahead.result()
             conflict = explain(culprits, failure, normalized.declared, fixed)
             if (conflict.packs, conflict.packages) not in {(c.packs, c.packages) for c in conflicts}:
                 conflicts.append(conflict)
@@ -351,14 +387,15 @@ def _declared_first(session: _Session, active: list[str], declared: Sequence[Dec
             taken.append((c.packs[-1], removed))
     pending = list(dict.fromkeys(alone))
     uncovered = [(p, m) for p, m in pending if session.meta[p] != m]
-    with ThreadPoolExecutor(max_workers=1 + len(uncovered)) as pool:
-        main = pool.submit(session.compile, active)
-        runs = [pool.submit(session.compile, [p], (), (), {p: m}) for p, m in uncovered]
-        done = main.result()
-        results = [r.result() for r in runs]
-        if not done.ok:
-            results += list(pool.map(lambda pm: session.compile([pm[0]], (), (), {pm[0]: pm[1]}),
-                                     [pm for pm in pending if pm not in uncovered]))
+    def alone_run(pack: str, meta: str) -> Callable[[], Completed]:
+        return lambda: session.compile([pack], (), (), {pack: meta})
+
+    main = Background(lambda: session.compile(active))
+    runs = [Background(alone_run(p, m)) for p, m in uncovered]
+    done = main.result()
+    results = [r.result() for r in runs]
+    if not done.ok:
+        results += in_parallel([alone_run(p, m) for p, m in pending if (p, m) not in uncovered])
     if not all(r.ok for r in results):
         session.meta, session.lines = saved
         return session.compile(active)
@@ -378,8 +415,8 @@ def _smallest(session: _Session, suspects: list[str]) -> list[str]:
     """
     while len(suspects) > 1:
         trials = [suspects[:i] + suspects[i + 1:] for i in range(len(suspects))]
-        with ThreadPoolExecutor(max_workers=min(4, len(trials))) as pool:
-            failing = [t for t, bad in zip(trials, pool.map(session.fails, trials), strict=True) if bad]
+        verdicts = in_parallel([partial(session.fails, t) for t in trials])
+        failing = [t for t, bad in zip(trials, verdicts, strict=True) if bad]
         if not failing:
             break
         suspects = failing[0]
