@@ -71,13 +71,12 @@ def _pack_dirs(args: argparse.Namespace) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rigfit.shell import resolver
+    from rigfit.shell.interpreter import version_soon
 
     interpreter = None if args.comfyui or not (os.sep in args.python or Path(args.python).is_file()) \
         else args.python
-    # Asking the interpreter its version takes a process start; it runs while the packs are read.
-    asked = resolver.Background(lambda: resolver.interpreter_version(interpreter)) if interpreter else None
-    return _run(args, asked.result if asked else None)
+    # Asking the interpreter its version takes a process start: it runs while the resolver loads.
+    return _run(args, version_soon(interpreter) if interpreter else None)
 
 
 def _run(args: argparse.Namespace, interpreter_version: Callable[[], str] | None) -> int:

@@ -45,6 +45,7 @@ from rigfit.core.requirements import (
     screen_pyproject,
     screen_requirements_txt,
 )
+from rigfit.shell.interpreter import interpreter_version as interpreter_version  # its old home
 from rigfit.shell.runner import Completed, run
 
 TORCH_STEP = ("torch", "torchvision", "torchaudio")
@@ -438,14 +439,6 @@ def _lock_lines(stdout: str, env: Environment) -> tuple[str, ...]:
             continue
         lines.append(line)
     return tuple(lines)
-
-
-def interpreter_version(python: str) -> str:
-    """The full version of a Python interpreter (uv compiles for exactly it: markers, wheel tags)."""
-    done = run([python, "-c", "import sys;print('%d.%d.%d' % sys.version_info[:3])"], timeout=60)
-    if not done.ok:
-        raise UsageError(f"--python {python}: not a working Python interpreter ({done.describe_failure()})")
-    return done.stdout.strip()
 
 
 def planned_torch(target: Target, torch_index_url: str | None, torch_spec: str, sources: Sources,
