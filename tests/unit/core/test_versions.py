@@ -152,3 +152,10 @@ def test_unreadable_specifiers_give_none_so_the_check_stays_silent(spec: str) ->
 ], ids=lambda x: str(x))
 def test_intersection_emptiness(a: str, b: str, empty: bool) -> None:
     assert (not intersect(allowed_by(a) or ANY, allowed_by(b) or ANY)) is empty
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789.*!+<>=~,abcrdevpost- ", max_size=24))
+def test_any_specifier_text_gives_a_set_or_none_never_an_exception(text: str) -> None:
+    allowed = allowed_by(text)
+    assert allowed is None or isinstance(allowed, tuple)
