@@ -388,6 +388,7 @@ def _declared_first(session: _Session, active: list[str], declared: Sequence[Dec
             taken.append((c.packs[-1], removed))
     pending = list(dict.fromkeys(alone))
     uncovered = [(p, m) for p, m in pending if session.meta[p] != m]
+
     def alone_run(pack: str, meta: str) -> Callable[[], Completed]:
         return lambda: session.compile([pack], (), (), {pack: meta})
 
