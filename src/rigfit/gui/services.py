@@ -154,7 +154,7 @@ class Services:
         st = storage(runnable, {}, disk.free_bytes if disk else None, disk.rotational if disk else None,
                      smaller_alternatives(runnable, catalog.models, device))
         return rep.build_report(hw, device, results, st, training(device),
-                                unlocks(catalog, device, results, engine_choices))
+                                unlocks(catalog, device, results, engine_choices), catalog=catalog)
 
     def recommend(self, hw: Hardware, choices: Choices) -> RecommendationView:
         from rigfit.core.quant import device_of
