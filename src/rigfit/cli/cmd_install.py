@@ -1,7 +1,10 @@
-"""``rigfit install PLAN.json --comfyui DIR --only models``: download, verify and place a plan's model files.
+"""``rigfit install (PLAN.json | recommend options) --comfyui DIR [--only STEP ...]``: carry a plan out.
 
-This version carries out the ``models`` step only; the other steps (ComfyUI itself, Python packages, node
-packs) and installing straight from recommendation options are refused with exit status 2 until they exist.
+Steps (``rigfit.shell.install.run_install``): comfyui (clone or use an existing install), python (a uv venv with
+the planned torch, ComfyUI's requirements), nodes (packs at their commits, their resolved requirements,
+install scripts only with ``--allow-install-scripts``), models (download, verify and place the files through
+the shared store), config (launch scripts), workflows (starter workflows, checked against ComfyUI's schema).
+Each step is journaled in ``DIR/.rigfit``; a re-run resumes after the last finished one.
 """
 
 from __future__ import annotations
@@ -9,17 +12,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rigfit.core.plan import Plan
     from rigfit.shell.download import DownloadEvent
+    from rigfit.shell.install import InstallEvent
     from rigfit.shell.model_install import FileOutcome
 
-STEPS = ("comfyui", "python", "nodes", "models")
-AVAILABLE = frozenset({"models"})
+STEPS = ("comfyui", "python", "nodes", "models", "config", "workflows")  # rigfit.core.install_state.STEPS
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -28,17 +30,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models-dir", metavar="DIR",
                         help="where the shared model store lives (default: rigfit's data folder); "
                              "files appear in ComfyUI/models as links")
-    parser.add_argument("--only", action="append", choices=STEPS, metavar="STEP",
-                        help="run only these steps: comfyui, python, nodes, models (repeatable)")
+    parser.add_argument("--only", action="extend", nargs="+", choices=STEPS, metavar="STEP",
+                        help="run only these steps: comfyui, python, nodes, models, config, workflows "
+                             "(starter workflows come along with comfyui and models)")
     parser.add_argument("--jobs", type=int, default=None, metavar="N", help="files downloaded at once (default 2)")
     parser.add_argument("--segments", type=int, default=None, metavar="N",
                         help="connections per large file (default 4)")
     parser.add_argument("--yes", action="store_true", help="do not ask before downloading")
-    parser.add_argument("--comfyui-source", metavar="GIT_URL", help=argparse.SUPPRESS)
-    parser.add_argument("--comfyui-ref", metavar="REF", help=argparse.SUPPRESS)
-    parser.add_argument("--index-url", metavar="URL", help=argparse.SUPPRESS)
-    parser.add_argument("--find-links", metavar="PATH", help=argparse.SUPPRESS)
-    # The recommendation options (install without a plan) are accepted so that the refusal can say why.
+    parser.add_argument("--comfyui-source", metavar="GIT_URL",
+                        help="where to clone ComfyUI from when DIR has none (default: the official repository)")
+    parser.add_argument("--comfyui-ref", metavar="REF",
+                        help="the ComfyUI tag, branch or commit to check out (default: the release rigfit's "
+                             "node schema was taken from)")
+    parser.add_argument("--index-url", metavar="URL", help="package index (a mirror) for the Python packages")
+    parser.add_argument("--find-links", metavar="PATH", help="an offline wheelhouse (implies --no-index)")
+    parser.add_argument("--allow-install-scripts", action="store_true",
+                        help="run node packs' install.py (they run with full rights; default: listed, not run)")
+    # The recommendation options: install straight from a recommendation (the plan is built as `rigfit plan`).
     for flag in ("--preset", "--quant"):
         parser.add_argument(flag, action="append", help=argparse.SUPPRESS)
     for flag in ("--lora", "--commercial", "--experimental", "--fp8", "--no-fp8"):
@@ -46,17 +54,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _refusals(args: argparse.Namespace) -> str | None:
-    if args.plan is None:
-        return ("installing straight from recommendation options is not available yet: write a plan with "
-                "'rigfit plan ... -o plan.json' and run 'rigfit install plan.json --comfyui DIR --only models'")
-    steps = set(args.only or STEPS)
-    missing = sorted(steps - AVAILABLE, key=STEPS.index)
-    if missing:
-        return (f"the install step(s) {', '.join(missing)} are not available yet in this version; "
-                f"run with --only models")
-    for name in ("comfyui_source", "comfyui_ref", "index_url", "find_links"):
-        if getattr(args, name):
-            return f"--{name.replace('_', '-')} belongs to a step that is not available yet"
     for name, value in (("--jobs", args.jobs), ("--segments", args.segments)):
         if value is not None and not 1 <= value <= 32:
             return f"{name} must be between 1 and 32, got {value}"
@@ -80,49 +77,90 @@ def _load_plan(path: str) -> Plan:
     return parse_plan(doc, source=path)
 
 
+def _plan_from_options(args: argparse.Namespace) -> Plan:
+    """The plan ``rigfit plan`` writes for these recommendation options (the same steps, in the same order)."""
+    from rigfit.cli.cmd_plan import _requirements, _torch_index
+    from rigfit.cli.cmd_recommend import build_report, choices_from, load
+    from rigfit.cli.render import warn
+    from rigfit.core.plan_builder import build_plan
+
+    fp8 = True if args.fp8 else (False if args.no_fp8 else None)
+    options = argparse.Namespace(**{**vars(args), "preset": args.preset or [], "quant": args.quant or [],
+                                    "fp8": fp8, "find_links": [args.find_links] if args.find_links else [],
+                                    "offline": False})
+    catalog, hardware = load(options)
+    existing = args.comfyui if Path(args.comfyui).expanduser().is_dir() else None  # not counted twice
+    report = build_report(catalog, hardware, choices_from(options), existing)
+    torch_url, torch_spec = _torch_index(hardware)
+    draft, _ = build_plan(report, catalog, torch_index=torch_url)
+    packs = {p.id: catalog.node_packs[p.id].requirements for p in draft.node_packs if p.id in catalog.node_packs}
+    requirements = _requirements(options, hardware, packs, torch_url, torch_spec)
+    plan, notes = build_plan(report, catalog, torch_index=torch_url, requirements=requirements)
+    for note in notes:
+        warn(note)
+    return plan
+
+
 def run(args: argparse.Namespace) -> int:
     from rigfit.cli import render
     from rigfit.core.download_plan import DEFAULT_JOBS, DEFAULT_SEGMENTS, endpoint_problem
-    from rigfit.core.errors import UsageError
-    from rigfit.shell import paths
-    from rigfit.shell.fetch import Tuning
-    from rigfit.shell.model_install import ModelsSettings, install_models
-    from rigfit.shell.store import Store
+    from rigfit.core.errors import RigfitError, UsageError
+    from rigfit.core.install_state import parse_only
+    from rigfit.shell.install import InstallOptions, run_install
+    from rigfit.shell.install_models import store_root
+    from rigfit.shell.install_steps import DEFAULT_REF, DEFAULT_SOURCE
 
     problem = _refusals(args)
     if problem is not None:
         raise UsageError(problem)
-    plan = _load_plan(args.plan)
+    plan = _load_plan(args.plan) if args.plan else _plan_from_options(args)
     endpoint = os.environ.get("HF_ENDPOINT", "").strip() or None
     if endpoint and (msg := endpoint_problem(endpoint)):
         raise UsageError(msg)
-    token = (os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN") or "").strip() or None
     comfyui = Path(args.comfyui).expanduser().resolve()
     if comfyui.exists() and not comfyui.is_dir():
         raise UsageError(f"--comfyui {args.comfyui} is not a folder")
-    store_root = Path(args.models_dir).expanduser().resolve() if args.models_dir else paths.data_dir() / "store"
-    settings = ModelsSettings(
-        comfyui=comfyui,
-        store=Store(store_root),
+    models_dir = Path(args.models_dir).expanduser().resolve() if args.models_dir else None
+    options = InstallOptions(
+        only=parse_only(args.only or []),
+        models_dir=models_dir,
+        comfyui_source=args.comfyui_source or DEFAULT_SOURCE,
+        comfyui_ref=args.comfyui_ref or DEFAULT_REF,
+        allow_install_scripts=bool(args.allow_install_scripts),
+        index_url=args.index_url,
+        find_links=(args.find_links,) if args.find_links else (),
         jobs=args.jobs or DEFAULT_JOBS,
-        tuning=Tuning(segments=args.segments or DEFAULT_SEGMENTS),
-        hf_token=token,
-        hf_endpoint=endpoint.rstrip("/") if endpoint else None,
+        segments=args.segments or DEFAULT_SEGMENTS,
     )
-    started = time.monotonic()
     confirm = None if (args.yes or args.json or not sys.stdin.isatty()) else _confirm
+    error: RigfitError | None = None
+    try:
+        if args.json:
+            report = run_install(plan, comfyui, options=options, confirm_download=confirm)
+        else:
+            with _ProgressView() as view:
+                report = run_install(plan, comfyui, options=options, confirm_download=confirm,
+                                     on_event=view.on_install_event)
+    except RigfitError as exc:
+        if getattr(exc, "report", None) is None:
+            raise
+        report, error = exc.report, exc  # type: ignore[attr-defined]
+    doc = report.to_json()
+    if report.outcomes:
+        doc["steps"]["models"].update(
+            _report(report.outcomes, comfyui, store_root(models_dir), report.models_seconds)["steps"]["models"])
     if args.json:
-        outcomes = install_models(plan, settings, confirm=confirm)
+        render.emit_json(doc)
     else:
-        with _ProgressView() as view:
-            outcomes = install_models(plan, settings, on_event=view.on_event, confirm=confirm)
-    seconds = time.monotonic() - started
-    failed = [o for o in outcomes if o.status == "failed"]
-    if args.json:
-        render.emit_json(_report(outcomes, comfyui, store_root, seconds))
-    else:
-        _print_summary(outcomes, seconds)
-    return 1 if failed else 0
+        if report.outcomes:
+            _print_summary(report.outcomes, report.models_seconds)
+        _print_steps(doc, comfyui)
+    if error is not None:
+        if args.json:
+            render.warn(str(error))
+            return error.exit_code
+        raise error
+    return 0
 
 
 def _confirm(count: int, total: int) -> bool:
@@ -174,6 +212,27 @@ def _print_summary(outcomes: list[FileOutcome], seconds: float) -> None:
     console.print(f"{len(outcomes)} file(s), {format_bytes(total)} downloaded in {seconds:.1f} s")
 
 
+def _print_steps(doc: dict[str, Any], comfyui: Path) -> None:
+    from rigfit.cli import render
+
+    console = render.console()
+    for step, info in doc["steps"].items():
+        if info.get("action") == "skipped" and info.get("reason") == "not selected":
+            continue
+        seconds = f", {info['seconds']:.1f} s" if isinstance(info.get("seconds"), float) else ""
+        console.print(f"{step:<10} {info.get('action')} ({info.get('reason')}{seconds})",
+                      style="red" if info.get("action") == "failed" else None)
+    for skipped in doc.get("workflows_skipped") or []:
+        console.print(f"no starter workflow for {skipped['preset']}: {skipped['reason']}", style="yellow")
+    if doc.get("workflows"):
+        console.print("starter workflows (ComfyUI's workflow browser): " + ", ".join(doc["workflows"]))
+    if doc.get("install_scripts_not_run"):
+        console.print("install scripts listed, not run (use --allow-install-scripts): "
+                      + ", ".join(doc["install_scripts_not_run"]), style="yellow")
+    if "workflows" in doc["steps"] and (comfyui / "main.py").is_file():
+        console.print(f"next: rigfit doctor --comfyui {comfyui}   then: rigfit launch --comfyui {comfyui}")
+
+
 class _ProgressView:
     """A Rich progress display fed by download events (which arrive on worker threads)."""
 
@@ -199,6 +258,14 @@ class _ProgressView:
 
     def __exit__(self, *exc: object) -> None:
         self.progress.__exit__(None, None, None)
+
+    def on_install_event(self, event: InstallEvent) -> None:
+        download = (event.data or {}).get("event")
+        if download is not None:
+            self.on_event(download)
+        elif event.kind in {"message", "step-start", "step-failed"}:
+            self.progress.console.print(f"{event.step}: {event.message.removeprefix(f'{event.step}: ')}",
+                                        style="red" if event.kind == "step-failed" else None)
 
     def on_event(self, event: DownloadEvent) -> None:
         p = self.progress
