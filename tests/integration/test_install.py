@@ -28,6 +28,7 @@ OBJECT_INFO = Path(__file__).resolve().parents[1] / "data" / "comfyui" / "object
 CKPT = hashlib.sha256(b"checkpoint").digest() * 128  # 4 KiB
 UPSCALER = b"upscaler-weights" * 64
 
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, list[dict[str, Any]]]]:
     root = tmp_path_factory.mktemp("world")
@@ -164,11 +165,7 @@ def test_install_builds_the_folder_and_doctor_passes(world, env, plan_file: Path
     shutil.rmtree(comfyui / ".venv")
     rebuilt = install(w, plan_file, comfyui)
     assert rebuilt.returncode == 0, rebuilt.stderr
-    ran = {
-        k
-        for k, s in json.loads(rebuilt.stdout)["steps"].items()
-        if s["action"] == "ran"
-    }
+    ran = {k for k, s in json.loads(rebuilt.stdout)["steps"].items() if s["action"] == "ran"}
     assert ran == {"python", "nodes", "models"} and "packdep==1.0.0" in freeze(comfyui)
 
 
@@ -288,6 +285,20 @@ def test_a_torch_the_family_cannot_follow_fails_and_restores(world, env, tmp_pat
 def test_doctor_and_launch_refuse_a_folder_rigfit_did_not_install(tmp_path: Path) -> None:
     """Bad input, one line, exit 2 (doctor); a missing ComfyUI is an operation failure, exit 1 (launch)."""
     done = rigfit("doctor", "--comfyui", str(tmp_path))
-    assert done.returncode == 2 and "not installed by rigfit" in done.stderr and "Traceback" not in done.stderr
+    assert (
+        done.returncode == 2 and "not installed by rigfit" in done.stderr and "Traceback" not in done.stderr
+    )
     launched = rigfit("launch", "--comfyui", str(tmp_path))
     assert launched.returncode == 1 and "main.py is missing" in launched.stderr
+
+
+def test_install_from_recommendation_options_builds_the_plan_itself(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """No PLAN.json: the plan `rigfit plan` would write for these options is installed (here only the starter
+    workflows step, into an empty folder: it notes that ComfyUI comes with the comfyui step) and kept for doctor."""
+    comfyui = tmp_path / "C"
+    done = rigfit("install", "--comfyui", str(comfyui), "--hardware", "rtx4060-8gb", "--preset", "lightweight",
+                  "--only", "workflows", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["steps"]["workflows"]["action"] == "ran"
+    plan = json.loads((comfyui / ".rigfit" / "plan.json").read_text())
+    assert plan["schema"] == "rigfit.plan/1" and [p["id"] for p in plan["presets"]] == ["lightweight"]
