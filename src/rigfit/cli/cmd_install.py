@@ -264,8 +264,9 @@ class _ProgressView:
         if download is not None:
             self.on_event(download)
         elif event.kind in {"message", "step-start", "step-failed"}:
-            self.progress.console.print(f"{event.step}: {event.message.removeprefix(f'{event.step}: ')}",
-                                        style="red" if event.kind == "step-failed" else None)
+            text = event.message.removeprefix(f"{event.step}: ")
+            text = f"running ({text})" if event.kind == "step-start" else text
+            self.progress.console.print(f"{event.step}: {text}", style="red" if event.kind == "step-failed" else None)
 
     def on_event(self, event: DownloadEvent) -> None:
         p = self.progress
