@@ -135,23 +135,24 @@ def test_not_enough_space_refuses_before_the_first_byte(server: FileServer, tmp_
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--only", "nodes"], "not available yet"),
-        ([], "not available yet"),  # no --only: every step
-        (["--only", "models", "--comfyui-ref", "v1"], "not available yet"),
+        (["--only", "bogus"], "invalid choice"),
         (["--only", "models", "--jobs", "0"], "--jobs must be between"),
     ],
-    ids=["nodes-step", "all-steps", "comfyui-ref", "zero-jobs"],
+    ids=["unknown-step", "zero-jobs"],
 )
-def test_steps_and_options_not_available_yet_exit_2(tmp_path: Path, args: list[str], needle: str) -> None:
+def test_bad_steps_and_options_exit_2(tmp_path: Path, args: list[str], needle: str) -> None:
     plan = _write_plan(tmp_path, [])
     result = _rigfit(tmp_path, "install", str(plan), "--comfyui", str(tmp_path / "C"), *args)
     assert result.returncode == 2 and needle in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_install_without_a_plan_exits_2(tmp_path: Path) -> None:
-    result = _rigfit(tmp_path, "install", "--comfyui", str(tmp_path / "C"), "--only", "models")
-    assert result.returncode == 2 and "rigfit plan" in result.stderr
+def test_install_without_a_plan_takes_the_recommendation_options_and_refuses_a_bad_one(tmp_path: Path) -> None:
+    """With no plan file the recommendation options build the plan, so their bad input is exit 2 as well."""
+    result = _rigfit(tmp_path, "install", "--comfyui", str(tmp_path / "C"), "--only", "models",
+                     "--hardware", "rtx4060-8gb", "--preset", "no-such-preset")
+    assert result.returncode == 2 and "no-such-preset" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(
