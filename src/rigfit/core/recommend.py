@@ -300,6 +300,9 @@ def recommend(catalog: Catalog, device: Device, choices: Choices) -> tuple[Prese
     for model_id, _ in choices.quant.per_model:
         if model_id not in catalog.models:
             raise UsageError(f"--quant {model_id}=…: unknown model {model_id!r}")
+        # Refuse a variant this hardware cannot run (or that does not exist) even where no preset ends up
+        # considering the model (Flux on an M2 base chip): the user asked for it by name.
+        variants_for(catalog.models[model_id], device, choices)
     # Experimental presets are listed too: as "excluded" unless --experimental (CLI contract).
     ids = choices.presets or tuple(p.id for p in catalog.presets.values()
                                    if p.default or p.maturity == "experimental")

@@ -157,3 +157,13 @@ def test_an_optional_part_left_out_on_a_cpu_says_the_main_models_do_not_run_eith
     result = resolve_preset(catalog, catalog.presets["lightweight"], device, Choices())
     left_out = [w for w in result.warnings if w.startswith("left out optional")]
     assert left_out and all("do not run here at full speed either" in w for w in left_out), left_out
+
+
+def test_a_variant_asked_by_name_that_the_hardware_cannot_run_is_refused_even_if_no_preset_uses_the_model() -> None:
+    """FP8 Flux on an M2 base chip: Flux is not considered there at all, yet the request is still refused."""
+    from rigfit.core.quant import parse_quant_args
+
+    device = apple(16, name="Apple M2", arch="m2")
+    assert not any(c.model.id.startswith("flux") for c in one(device).components)  # Flux is not considered
+    with pytest.raises(BudgetError, match="float8"):
+        recommend(CAT, device, Choices(presets=("photorealism",), quant=parse_quant_args(["flux1-dev=fp8"])))
