@@ -60,7 +60,10 @@ class Tuning:
     max_piece: int = MAX_PIECE
     min_piece: int = MIN_PIECE
     buffer: int = 1 * MIB
-    checkpoint_s: float = 1.0
+    # How often the journal is brought up to date (data flushed first). A crash re-downloads at most this
+    # many seconds of data; every flush waits for write-back, which cost 5-10 % of loopback throughput at
+    # 1 s (bench/README.md, Downloads runs E-G). aria2c saves its control file every 60 s by default.
+    checkpoint_s: float = 5.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
