@@ -55,6 +55,8 @@ class DeclaredConflict:
 
 @dataclass(frozen=True, slots=True)
 class _Ask:
+    """What one pack (or fixed party) allows of one package."""
+
     party: str
     text: str
     allowed: tuple[Interval, ...]
