@@ -79,26 +79,14 @@ def _load_plan(path: str) -> Plan:
 
 def _plan_from_options(args: argparse.Namespace) -> Plan:
     """The plan ``rigfit plan`` writes for these recommendation options (the same steps, in the same order)."""
-    from rigfit.cli.cmd_plan import _requirements, _torch_index
-    from rigfit.cli.cmd_recommend import build_report, choices_from, load
-    from rigfit.cli.render import warn
-    from rigfit.core.plan_builder import build_plan
+    from rigfit.cli.cmd_plan import plan_for
 
     fp8 = True if args.fp8 else (False if args.no_fp8 else None)
     options = argparse.Namespace(**{**vars(args), "preset": args.preset or [], "quant": args.quant or [],
                                     "fp8": fp8, "find_links": [args.find_links] if args.find_links else [],
                                     "offline": False})
-    catalog, hardware = load(options)
     existing = args.comfyui if Path(args.comfyui).expanduser().is_dir() else None  # not counted twice
-    report = build_report(catalog, hardware, choices_from(options), existing)
-    torch_url, torch_spec = _torch_index(hardware)
-    draft, _ = build_plan(report, catalog, torch_index=torch_url)
-    packs = {p.id: catalog.node_packs[p.id].requirements for p in draft.node_packs if p.id in catalog.node_packs}
-    requirements = _requirements(options, hardware, packs, torch_url, torch_spec)
-    plan, notes = build_plan(report, catalog, torch_index=torch_url, requirements=requirements)
-    for note in notes:
-        warn(note)
-    return plan
+    return plan_for(options, existing)
 
 
 def run(args: argparse.Namespace) -> int:

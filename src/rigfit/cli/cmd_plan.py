@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rigfit.core.hardware import Hardware
+    from rigfit.core.plan import Plan
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -52,19 +53,15 @@ def _requirements(args: argparse.Namespace, hardware: Hardware, packs: dict[str,
         return requirement_set(declared, target, {}).lines()
 
 
-def run(args: argparse.Namespace) -> int:
-    import json
-    import sys
-    from pathlib import Path
-
+def plan_for(args: argparse.Namespace, comfyui: str | None) -> Plan:
+    """The plan for these recommendation options (``rigfit plan`` writes it, ``rigfit install`` without a plan
+    file carries it out): recommend, draft the plan, lock its node packs' requirements, then the final plan."""
     from rigfit.cli.cmd_recommend import build_report, choices_from, load
     from rigfit.cli.render import warn
-    from rigfit.core.errors import UsageError
-    from rigfit.core.plan import plan_to_json
     from rigfit.core.plan_builder import build_plan
 
     catalog, hardware = load(args)
-    report = build_report(catalog, hardware, choices_from(args), args.comfyui)
+    report = build_report(catalog, hardware, choices_from(args), comfyui)
     torch_url, torch_spec = _torch_index(hardware)
     draft, _ = build_plan(report, catalog, torch_index=torch_url)
     packs = {p.id: catalog.node_packs[p.id].requirements for p in draft.node_packs if p.id in catalog.node_packs}
@@ -72,6 +69,18 @@ def run(args: argparse.Namespace) -> int:
     plan, notes = build_plan(report, catalog, torch_index=torch_url, requirements=requirements)
     for note in notes:
         warn(note)
+    return plan
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import sys
+    from pathlib import Path
+
+    from rigfit.core.errors import UsageError
+    from rigfit.core.plan import plan_to_json
+
+    plan = plan_for(args, args.comfyui)
     text = json.dumps(plan_to_json(plan), indent=2, ensure_ascii=False) + "\n"
     if not args.output or args.output == "-":
         sys.stdout.write(text)
