@@ -15,6 +15,28 @@ GGUF_CLIP = "CLIPLoaderGGUF"
 GGUF_DUAL_CLIP = "DualCLIPLoaderGGUF"
 NEGATIVE = "blurry, low quality, watermark, text"
 
+# Node-pack pipelines: family key word -> (pipeline, the pack classes its graph needs, the pack that has them).
+PACK_PIPELINES: dict[str, tuple[str, frozenset[str], str]] = {
+    "latentsync": (
+        "latentsync",
+        frozenset({"LatentSyncNode", "VideoLengthAdjuster", "VHS_LoadVideo", "VHS_VideoCombine"}),
+        "ComfyUI-LatentSyncWrapper and ComfyUI-VideoHelperSuite",
+    ),
+    "triposr": (
+        "triposr",
+        frozenset({"TripoSRModelLoader", "TripoSRSampler", "TripoSRViewer"}),
+        "ComfyUI-Flowty-TripoSR",
+    ),
+}
+# The media the starter graphs read from ComfyUI's input/ folder: example.png ships with ComfyUI; the face video
+# and the voice clip are placeholders the user replaces with an upload (``notes`` say so).
+STARTER_MEDIA: dict[str, tuple[str, ...]] = {"input": ("example.png", "rigfit-face.mp4", "rigfit-voice.wav")}
+
+
+def pack_pipeline(key: str) -> tuple[str, frozenset[str], str] | None:
+    """The node-pack pipeline for a family key, if there is one."""
+    return next((v for word, v in PACK_PIPELINES.items() if word in key), None)
+
 
 @dataclass(frozen=True, slots=True)
 class Link:
@@ -54,6 +76,13 @@ def classify(files: Files, pack_classes: frozenset[str]) -> tuple[str | None, st
     """The pipeline for these files, or None and the reason there is no starter workflow."""
     key = files.key
     main = files.main()
+    pack = pack_pipeline(key)
+    if pack is not None:
+        kind, graph_classes, where = pack
+        if not graph_classes <= pack_classes:
+            missing = ", ".join(sorted(graph_classes - pack_classes))
+            return None, f"the {kind} graph needs {where} ({missing}), not in the planned node packs"
+        return kind, ""
     if not main:
         return None, "no checkpoint or diffusion model in the preset (a ComfyUI graph needs one)"
     ggufs = [n for _, n in (*main, *files.role("text_encoder")) if _is_gguf(n)]
@@ -292,6 +321,34 @@ def _audio(b: Builder, files: Files, kind: str, prefix: str) -> None:
     b.add("SaveAudio", filename_prefix=prefix, audio=Link(audio, 0))
 
 
+def _latentsync(b: Builder, files: Files, prefix: str) -> list[str]:
+    # The pack's example workflow (example_workflows/latentsync1.5_comfyui_basic.json): video and voice through
+    # VideoLengthAdjuster into LatentSyncNode, the result muxed with the audio by VHS_VideoCombine.
+    video = b.add("VHS_LoadVideo", "Face video (upload yours)", video=STARTER_MEDIA["input"][1], force_rate=25.0,
+                  custom_width=0, custom_height=0, frame_load_cap=0, skip_first_frames=0, select_every_nth=1, format="None")  # fmt: skip
+    audio = b.add("LoadAudio", "Speech (upload yours)", audio=STARTER_MEDIA["input"][2])
+    fit = b.add("VideoLengthAdjuster", mode="normal", fps=25.0, silent_padding_sec=0.5, images=Link(video, 0),
+                audio=Link(audio, 0))  # fmt: skip
+    synced = b.add("LatentSyncNode", seed=1247, lips_expression=1.5, inference_steps=20, images=Link(fit, 0),
+                   audio=Link(fit, 1))  # fmt: skip
+    b.add("VHS_VideoCombine", frame_rate=25.0, loop_count=0, filename_prefix=prefix, format="video/h264-mp4",
+          pingpong=False, save_output=True, images=Link(synced, 0), audio=Link(synced, 1))  # fmt: skip
+    notes = [f"choose your own face video and speech in place of {STARTER_MEDIA['input'][1]} and "
+             f"{STARTER_MEDIA['input'][2]} (ComfyUI's input/ folder)"]  # fmt: skip
+    notes += [f"{folder}/{name} is loaded by LatentSyncNode itself" for folder, name in files.role(*files.by_role)
+              if folder.startswith("custom_nodes/ComfyUI-LatentSyncWrapper")]  # fmt: skip
+    return notes
+
+
+def _triposr(b: Builder, files: Files) -> None:
+    # The pack's workflow_simple.json: an image into TripoSRSampler, the mesh shown (and saved as .obj) by the viewer.
+    model = b.add("TripoSRModelLoader", "Load TripoSR", model=files.role("checkpoint")[0][1], chunk_size=8192)
+    image = b.add("LoadImage", "Object image (upload yours)", image=STARTER_MEDIA["input"][0])
+    mesh = b.add("TripoSRSampler", geometry_resolution=256, threshold=25.0, model=Link(model, 0),
+                 reference_image=Link(image, 0))  # fmt: skip
+    b.add("TripoSRViewer", "Mesh (saved as .obj)", mesh=Link(mesh, 0))
+
+
 _IMAGE_KINDS = frozenset({"sd15", "sdxl", "flux", "sd3"})
 
 
@@ -311,11 +368,18 @@ def build_pipeline(
         _wan(b, files, kind, prefix)
     elif kind == "ltxv":
         _ltxv(b, files, prefix)
+    elif kind == "latentsync":
+        notes = _latentsync(b, files, prefix)
+    elif kind == "triposr":
+        _triposr(b, files)
     else:
         _audio(b, files, kind, prefix)
     used = _loaded_files(b)
     planned = {f for fs in files.by_role.values() for f in fs}
+    explained = {n.split(" is loaded by ")[0] for n in notes}
     for folder, name in sorted(planned - set(used)):
+        if f"{folder}/{name}" in explained:
+            continue
         notes.append(f"{folder}/{name} is installed but not used by this starter workflow")
     return used, notes
 
@@ -332,6 +396,7 @@ LOADER_INPUTS = {
     "VAELoader": (("vae", "vae_name"),),
     "LoraLoader": (("loras", "lora_name"),),
     "UpscaleModelLoader": (("upscale_models", "model_name"),),
+    "TripoSRModelLoader": (("checkpoints", "model"),),
 }
 
 

@@ -140,12 +140,35 @@ FILE_INPUTS: Mapping[tuple[str, str], FileInput] = MappingProxyType(
         ("CLIPLoaderGGUF", "clip_name"): FileInput("text_encoders", GGUF | PT_EXTENSIONS),
         ("DualCLIPLoaderGGUF", "clip_name1"): FileInput("text_encoders", GGUF | PT_EXTENSIONS),
         ("DualCLIPLoaderGGUF", "clip_name2"): FileInput("text_encoders", GGUF | PT_EXTENSIONS),
+        ("TripoSRModelLoader", "model"): FileInput("checkpoints", PT_EXTENSIONS),
+    }
+)
+
+# (class, input) -> what it lists from ComfyUI's input/ folder: the media a user uploads (nodes.py LoadImage,
+# comfy_extras/nodes_audio.py LoadAudio, VideoHelperSuite's LoadVideoUpload ``video_extensions``).
+INPUT_MEDIA: Mapping[tuple[str, str], FileInput] = MappingProxyType(
+    {
+        ("LoadImage", "image"): FileInput("input", frozenset({".png", ".jpg", ".jpeg", ".webp"})),
+        ("LoadAudio", "audio"): FileInput("input", frozenset({".wav", ".mp3", ".flac", ".ogg", ".m4a"})),
+        ("VHS_LoadVideo", "video"): FileInput("input", frozenset({".webm", ".mp4", ".mkv", ".gif", ".mov"})),
     }
 )
 
 
-def pack_supplement(core: Schema, declared: frozenset[str]) -> Schema:
+def parse_pack_schemas(doc: Mapping[str, Any]) -> Schema:
+    """The node-pack classes of a ``node_packs-schema.json`` document (``packs.<id>.nodes``, object_info-shaped)."""
+    nodes: dict[str, Any] = {}
+    for pack in (doc.get("packs") or {}).values():
+        if isinstance(pack, Mapping):
+            nodes.update(pack.get("nodes") or {})
+    return parse_object_info(nodes)
+
+
+def pack_supplement(core: Schema, declared: frozenset[str], packs: Schema | None = None) -> Schema:
     """Schemas of the node-pack classes starter workflows use, for the ones the planned packs declare.
+
+    ``packs`` holds the classes read from the packs' source (``data/comfyui/node_packs-schema.json``: LatentSync,
+    VideoHelperSuite, Flowty TripoSR, each at the catalog's pinned commit); only the declared ones are added.
 
     ComfyUI-GGUF (city96, ``nodes.py`` at 795e4515): ``UnetLoaderGGUF(unet_name)`` → MODEL;
     ``CLIPLoaderGGUF(clip_name, type)`` and ``DualCLIPLoaderGGUF(clip_name1, clip_name2, type)`` → CLIP, with
@@ -176,6 +199,8 @@ def pack_supplement(core: Schema, declared: frozenset[str]) -> Schema:
             False,
         ),
     }
+    if packs is not None:
+        known = {**packs.nodes, **known}
     return Schema(MappingProxyType({k: v for k, v in known.items() if k in declared}))
 
 
@@ -191,7 +216,7 @@ def with_files(schema: Schema, files: Mapping[str, Iterable[str]]) -> Schema:
         changed = False
         inputs: list[InputSpec] = []
         for spec in node.inputs:
-            where = FILE_INPUTS.get((class_type, spec.name))
+            where = FILE_INPUTS.get((class_type, spec.name)) or INPUT_MEDIA.get((class_type, spec.name))
             if where is not None and spec.type == "COMBO":
                 extra = sorted(n for n in files.get(where.folder, ()) if _listed(n, where.extensions))
                 merged = tuple(dict.fromkeys((*(spec.options or ()), *extra)))

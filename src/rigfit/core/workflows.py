@@ -4,7 +4,8 @@ Graphs follow ComfyUI's own examples at 0.3.64 (``comfyui-facts.md`` §5, §7): 
 SDXL, split files for Flux and SD3.5, Wan 2.2 (5B: one model + Wan22ImageToVideoLatent; 14B: high- and
 low-noise models in two KSamplerAdvanced passes), LTX-Video, Stable Audio Open and ACE-Step, with an upscale
 branch when the preset carries an upscaler. GGUF files use ComfyUI-GGUF's loaders, only when the plan installs
-a pack that declares them. Anything else is listed as skipped with the reason, never written half-working.
+a pack that declares them. LatentSync 1.6 (lip sync) and TripoSR (image to 3D) run through their node packs'
+graphs when the plan installs the packs. Anything else is listed as skipped with the reason, never written half-working.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rigfit.core.workflow_pipelines import Builder, Files, Link, build_pipeline, classify
+from rigfit.core.workflow_pipelines import (
+    STARTER_MEDIA,
+    Builder,
+    Files,
+    Link,
+    build_pipeline,
+    classify,
+    pack_pipeline,
+)
 from rigfit.core.workflow_schema import Schema, pack_supplement, validate_prompt, with_files
 
 
@@ -29,7 +38,8 @@ class WorkflowNode:
 class Workflow:
     preset: str
     name: str  # file stem, e.g. ``rigfit-photorealism``
-    kind: str  # the pipeline used: sd15, sdxl, flux, sd3, wan22-5b, wan22-14b, ltxv, stable-audio, ace-step
+    kind: str  # the pipeline used: sd15, sdxl, flux, sd3, wan22-5b, wan22-14b, ltxv, stable-audio, ace-step,
+    # latentsync, triposr
     nodes: tuple[WorkflowNode, ...]
     files: tuple[tuple[str, str], ...]  # (folder, file name) the graph loads
     notes: tuple[str, ...] = ()  # planned files the graph does not wire (ControlNets, embeddings, ...)
@@ -69,9 +79,16 @@ _FOLDER_ROLES = {
 _MAIN = frozenset({"checkpoint", "diffusion_model"})
 
 
-def _group(components: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
-    """One group per component that carries a checkpoint or diffusion model, with its companions; components
-    with neither (an upscaler, a VAE slot, a LoRA) join the first group."""
+def _key(component: Mapping[str, Any], families: Mapping[str, str]) -> str:
+    model = str(component.get("model") or "")
+    return f"{families.get(model, '')} {model}".strip().lower()
+
+
+def _group(
+    components: Sequence[Mapping[str, Any]], families: Mapping[str, str]
+) -> list[list[Mapping[str, Any]]]:
+    """One group per component that carries a checkpoint or diffusion model (or runs a node-pack pipeline), with
+    its companions; components with neither (an upscaler, a VAE slot, a LoRA) join the first group."""
     groups: list[list[Mapping[str, Any]]] = []
     owner: dict[str, int] = {}
     loose: list[Mapping[str, Any]] = []
@@ -82,7 +99,7 @@ def _group(components: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, An
             # A companion goes with its owner; one whose owner is not a main model (a base model a ControlNet
             # asks for) goes with the first group.
             (groups[owner[companion]] if companion in owner else loose).append(comp)
-        elif roles & _MAIN:
+        elif roles & _MAIN or pack_pipeline(_key(comp, families)) is not None:
             owner[str(comp.get("model") or "")] = len(groups)
             groups.append([comp])
         else:
@@ -97,12 +114,13 @@ def preset_files(components: Sequence[Mapping[str, Any]], families: Mapping[str,
     by_role: dict[str, list[tuple[str, str]]] = {}
     main_key = ""
     for comp in components:
+        if not main_key and pack_pipeline(_key(comp, families)) is not None:
+            main_key = _key(comp, families)
         for folder, name in _component_files(comp):
             role = _FOLDER_ROLES.get(folder.split("/")[0], folder)
             by_role.setdefault(role, []).append((folder, name))
             if role in _MAIN and not main_key:
-                model = str(comp.get("model") or "")
-                main_key = f"{families.get(model, '')} {model}".strip().lower()
+                main_key = _key(comp, families)
     return Files({k: tuple(v) for k, v in by_role.items()}, main_key)
 
 
@@ -122,10 +140,15 @@ def check_schema(
     pack_classes: frozenset[str],
     files: Mapping[str, Sequence[str]] | None,
     presets: Sequence[Mapping[str, Any]],
+    packs: Schema | None = None,
 ) -> Schema:
-    """The schema a starter workflow is checked against: core + declared pack classes + the installed files."""
-    merged = schema.merged(pack_supplement(schema, pack_classes))
-    return with_files(merged, files if files is not None else planned_files(presets))
+    """The schema a starter workflow is checked against: core + declared pack classes (``packs``: the bundled
+    node-pack schemas) + the installed files + the starter media the graphs name in input/."""
+    merged = schema.merged(pack_supplement(schema, pack_classes, packs))
+    listed = {k: list(v) for k, v in (files if files is not None else planned_files(presets)).items()}
+    for folder, names in STARTER_MEDIA.items():
+        listed.setdefault(folder, []).extend(names)
+    return with_files(merged, listed)
 
 
 def starter_workflows(
@@ -135,20 +158,22 @@ def starter_workflows(
     families: Mapping[str, str] | None = None,
     pack_classes: frozenset[str] = frozenset(),
     files: Mapping[str, Sequence[str]] | None = None,
+    packs: Schema | None = None,
 ) -> StarterSet:
     """A workflow per preset that has a known pipeline and validates; the others with the reason they have none.
 
     ``schema`` is ComfyUI's node schema (a dump or the live ``/object_info``); ``families`` maps model ids to
     catalog families (``flux1``, ``sdxl``, ...; the id alone is used when absent); ``pack_classes`` is every node
-    class the plan's node packs declare in the catalog; ``files`` (folder -> names) defaults to the presets' files.
+    class the plan's node packs declare in the catalog; ``files`` (folder -> names) defaults to the presets' files;
+    ``packs`` is the bundled schema of node-pack classes (``data/comfyui/node_packs-schema.json``).
     """
-    checked = check_schema(schema, pack_classes, files, presets)
+    checked = check_schema(schema, pack_classes, files, presets, packs)
     workflows: list[Workflow] = []
     skipped: list[tuple[str, str]] = []
     for preset in presets:
         preset_id = str(preset.get("id") or "preset")
         components = [c for c in preset.get("components") or () if isinstance(c, Mapping)]
-        for index, group in enumerate(_group(components)):
+        for index, group in enumerate(_group(components, families or {})):
             name = f"rigfit-{preset_id}"
             label = preset_id
             if index:

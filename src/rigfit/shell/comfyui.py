@@ -24,7 +24,7 @@ from typing import Any
 
 from rigfit.core.errors import VerifyError
 from rigfit.core.folders import LEGACY_ALIASES
-from rigfit.core.workflow_schema import Schema, parse_object_info
+from rigfit.core.workflow_schema import Schema, parse_object_info, parse_pack_schemas
 
 SCHEMA_VERSION = "0.3.64"
 SCHEMA_COMMIT = "a125cd84b054a57729b5eecab930ca9408719832"
@@ -60,6 +60,12 @@ def bundled_schema() -> Schema:
         .read_text("utf-8")
     )
     return parse_object_info(json.loads(text))
+
+
+def bundled_pack_schemas() -> Schema:
+    """The node-pack classes the starter workflows use, as read from each pack's source (shipped with rigfit)."""
+    text = resources.files("rigfit.data").joinpath("comfyui", "node_packs-schema.json").read_text("utf-8")
+    return parse_pack_schemas(json.loads(text))
 
 
 def model_roots(comfyui: Path, store: Path | None) -> list[Path]:

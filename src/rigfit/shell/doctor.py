@@ -118,7 +118,7 @@ def check_python(comfyui: Path, facts: dict[str, Any], expected: GpuExpectation)
 
 def _schema_for(plan: Plan, comfyui: Path, facts: dict[str, Any], live_schema: Schema | None) -> Schema:
     from rigfit.core.workflows import check_schema
-    from rigfit.shell.comfyui import bundled_schema, installed_files, model_roots
+    from rigfit.shell.comfyui import bundled_pack_schemas, bundled_schema, installed_files, model_roots
     from rigfit.shell.install_workflows import catalog_hints
 
     if live_schema is not None:
@@ -127,7 +127,7 @@ def _schema_for(plan: Plan, comfyui: Path, facts: dict[str, Any], live_schema: S
     store = (facts.get("models") or {}).get("store")
     view = Path(store) / "view" if store else None  # files the store serves through extra_model_paths.yaml
     files = installed_files(model_roots(comfyui, view))
-    return check_schema(bundled_schema(), classes, files, plan.presets)
+    return check_schema(bundled_schema(), classes, files, plan.presets, bundled_pack_schemas())
 
 
 def check_workflows(

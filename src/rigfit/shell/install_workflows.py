@@ -16,7 +16,13 @@ from rigfit.core.plan import Plan
 from rigfit.core.workflow_schema import Schema
 from rigfit.core.workflow_ui import to_ui
 from rigfit.core.workflows import StarterSet, check_schema, planned_files, starter_workflows, to_api
-from rigfit.shell.comfyui import SCHEMA_VERSION, bundled_schema, installed_files, model_roots
+from rigfit.shell.comfyui import (
+    SCHEMA_VERSION,
+    bundled_pack_schemas,
+    bundled_schema,
+    installed_files,
+    model_roots,
+)
 from rigfit.shell.install_steps import Context, dump, write_atomic
 
 PREFIX = "rigfit-"
@@ -52,10 +58,11 @@ def build(
     for key, names in installed_files(model_roots(comfyui, models_root)).items():
         files.setdefault(key, []).extend(names)
     base = schema or bundled_schema()
+    packs = bundled_pack_schemas()
     result = starter_workflows(
-        plan.presets, schema=base, families=families, pack_classes=classes, files=files
+        plan.presets, schema=base, families=families, pack_classes=classes, files=files, packs=packs
     )
-    return result, check_schema(base, classes, files, plan.presets)
+    return result, check_schema(base, classes, files, plan.presets, packs)
 
 
 def step_workflows(ctx: Context) -> dict[str, Any]:

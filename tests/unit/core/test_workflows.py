@@ -8,17 +8,40 @@ from typing import Any
 
 import pytest
 
-from rigfit.core.workflow_schema import Schema, parse_object_info, validate_prompt, with_files
+from rigfit.core.workflow_schema import (
+    Schema,
+    parse_object_info,
+    parse_pack_schemas,
+    validate_prompt,
+    with_files,
+)
 from rigfit.core.workflow_ui import to_ui, ui_to_api
 from rigfit.core.workflows import check_schema, planned_files, starter_workflows, to_api
 
 DUMP = Path(__file__).resolve().parents[2] / "data" / "comfyui" / "object_info.json"
+PACK_DATA = (
+    Path(__file__).resolve().parents[3] / "src" / "rigfit" / "data" / "comfyui" / "node_packs-schema.json"
+)
 GGUF_CLASSES = frozenset({"UnetLoaderGGUF", "CLIPLoaderGGUF", "DualCLIPLoaderGGUF", "UnetLoaderGGUFAdvanced"})
+LATENTSYNC_CLASSES = frozenset({"LatentSyncNode", "VideoLengthAdjuster"})
+VHS_CLASSES = frozenset({"VHS_LoadVideo", "VHS_VideoCombine", "VHS_LoadAudio"})
+TRIPOSR_CLASSES = frozenset({"TripoSRModelLoader", "TripoSRSampler", "TripoSRViewer"})
+PACK_CLASSES = GGUF_CLASSES | LATENTSYNC_CLASSES | VHS_CLASSES | TRIPOSR_CLASSES
 
 
 @pytest.fixture(scope="module")
 def schema() -> Schema:
     return parse_object_info(json.loads(DUMP.read_text(encoding="utf-8")))
+
+
+@pytest.fixture(scope="module")
+def packs() -> Schema:
+    return parse_pack_schemas(json.loads(PACK_DATA.read_text(encoding="utf-8")))
+
+
+@pytest.fixture(scope="module")
+def pack_schemas(packs: Schema) -> Schema:
+    return packs
 
 
 def comp(role: str, model: str, *files: tuple[str, str]) -> dict[str, Any]:
@@ -144,19 +167,33 @@ PIPELINES = [
         id="sd35-checkpoint-with-separate-text-encoders",
     ),
     pytest.param(preset("music", comp("checkpoint", "ace-step-v1-3.5b", ("checkpoints", "ace_step_v1_3.5b.safetensors"))), "ace-step", id="ace-step-v1"),
+    pytest.param(
+        preset(
+            "lipsync",
+            comp(
+                "lipsync",
+                "latentsync-16",
+                ("custom_nodes/ComfyUI-LatentSyncWrapper/checkpoints", "latentsync_unet.pt"),
+                ("custom_nodes/ComfyUI-LatentSyncWrapper/checkpoints/whisper", "tiny.pt"),
+            ),
+        ),
+        "latentsync",
+        id="latentsync-16-pack",
+    ),
+    pytest.param(preset("3d", comp("image_to_3d", "triposr", ("checkpoints", "TripoSR.ckpt"))), "triposr", id="triposr-pack"),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(("the_preset", "kind"), PIPELINES)
 def test_each_pipeline_validates_and_loads_every_main_file(
-    schema: Schema, the_preset: dict[str, Any], kind: str
+    schema: Schema, packs: Schema, the_preset: dict[str, Any], kind: str
 ) -> None:
     """The workflow is built (not skipped), passes /prompt validation, and names every planned main file."""
-    result = starter_workflows([the_preset], schema=schema, pack_classes=GGUF_CLASSES)
+    result = starter_workflows([the_preset], schema=schema, pack_classes=PACK_CLASSES, packs=packs)
     assert result.skipped == ()
     (wf,) = result.workflows
     assert wf.kind == kind
-    checked = check_schema(schema, GGUF_CLASSES, None, [the_preset])
+    checked = check_schema(schema, PACK_CLASSES, None, [the_preset], packs)
     assert validate_prompt(to_api(wf), checked) == ()
     planned = {(f, n) for f, names in planned_files([the_preset]).items() for n in names}
     # Every planned checkpoint / diffusion model / text encoder / VAE is loaded by the graph.
@@ -165,10 +202,12 @@ def test_each_pipeline_validates_and_loads_every_main_file(
 
 
 @pytest.mark.parametrize(("the_preset", "kind"), PIPELINES)
-def test_ui_format_carries_the_same_graph(schema: Schema, the_preset: dict[str, Any], kind: str) -> None:
+def test_ui_format_carries_the_same_graph(
+    schema: Schema, packs: Schema, the_preset: dict[str, Any], kind: str
+) -> None:
     """Reading the LiteGraph file back as the frontend does gives the API prompt (links and widget values)."""
-    (wf,) = starter_workflows([the_preset], schema=schema, pack_classes=GGUF_CLASSES).workflows
-    full = check_schema(schema, GGUF_CLASSES, None, [the_preset])
+    (wf,) = starter_workflows([the_preset], schema=schema, pack_classes=PACK_CLASSES, packs=packs).workflows
+    full = check_schema(schema, PACK_CLASSES, None, [the_preset], packs)
     ui = to_ui(wf, full)
     assert ui["version"] == 0.4 and ui["last_node_id"] == max(n["id"] for n in ui["nodes"])
     assert ui["last_link_id"] == len(ui["links"])
@@ -204,7 +243,8 @@ def test_gguf_without_the_pack_is_skipped_with_the_reason(schema: Schema) -> Non
     ("the_preset", "why"),
     [
         pytest.param(preset("voice", comp("tts_model", "piper", ("piper", "en_US-lessac-medium.onnx"))), "no checkpoint", id="tts-no-graph"),
-        pytest.param(preset("3d", comp("checkpoint", "triposr", ("checkpoints", "triposr.ckpt"))), "no starter workflow", id="unknown-family"),
+        pytest.param(preset("3d", comp("checkpoint", "instantmesh", ("checkpoints", "instant_mesh_large.ckpt"))), "no starter workflow", id="unknown-family"),
+        pytest.param(preset("3d", comp("checkpoint", "triposr", ("checkpoints", "TripoSR.ckpt"))), "ComfyUI-Flowty-TripoSR", id="pack-not-planned"),
         pytest.param(
             preset("video", comp("diffusion_model", "wan22-i2v-a14b", ("diffusion_models", "wan2.2_i2v_high_noise_14B.safetensors"))),
             "start image",
@@ -259,9 +299,10 @@ def _catalog_presets() -> list[Any]:
     ("catalog", "preset_id"), _catalog_presets() or [pytest.param(None, "", id="no-shipped-presets")]
 )
 def test_shipped_presets_get_a_valid_workflow_or_a_reason(
-    schema: Schema, catalog: Any, preset_id: str
+    schema: Schema, pack_schemas: Schema, catalog: Any, preset_id: str
 ) -> None:
-    """Every shipped preset, with its first candidate model and first variant: a workflow that validates, or a reason."""
+    """Every shipped preset, with its first candidate model and first variant: a workflow that validates, or a
+    reason; the node-pack presets with a ComfyUI graph (lipsync: LatentSync 1.6, 3d: TripoSR) must get one."""
     if catalog is None:
         pytest.skip("the shipped catalog has no presets yet")
     spec = catalog.presets[preset_id]
@@ -282,10 +323,17 @@ def test_shipped_presets_get_a_valid_workflow_or_a_reason(
     )
     families = {m.id: m.family for m in catalog.models.values()}
     the_preset = preset(preset_id, *components)
-    result = starter_workflows([the_preset], schema=schema, families=families, pack_classes=classes)
+    result = starter_workflows(
+        [the_preset], schema=schema, families=families, pack_classes=classes, packs=pack_schemas
+    )
     assert len(result.workflows) + len(result.skipped) >= 1
     for wf in result.workflows:
-        assert validate_prompt(to_api(wf), check_schema(schema, classes, None, [the_preset])) == ()
+        assert (
+            validate_prompt(to_api(wf), check_schema(schema, classes, None, [the_preset], pack_schemas)) == ()
+        )
+    required = {"lipsync": "latentsync", "3d": "triposr"}
+    if preset_id in required:
+        assert required[preset_id] in [wf.kind for wf in result.workflows], result.skipped
     for _, reason in result.skipped:
         assert reason
 
@@ -308,3 +356,24 @@ def test_slot_roles_and_companions_group_into_one_workflow_per_main_model(schema
         ("rigfit-music-stable-audio-open-1.0", "stable-audio"),
     ]
     assert ("text_encoders", "t5_base.safetensors") in result.workflows[1].files
+
+
+def test_pack_node_schemas_are_what_validation_checks(schema: Schema, packs: Schema) -> None:
+    """The bundled pack schemas are really used: a required LatentSyncNode input left out is reported, and the
+    pack classes are unknown to a plan that does not install the pack."""
+    lipsync = next(p.values[0] for p in PIPELINES if p.id == "latentsync-16-pack")
+    (wf,) = starter_workflows([lipsync], schema=schema, pack_classes=PACK_CLASSES, packs=packs).workflows
+    prompt = to_api(wf)
+    node_id = next(k for k, v in prompt.items() if v["class_type"] == "LatentSyncNode")
+    del prompt[node_id]["inputs"]["lips_expression"]
+    checked = check_schema(schema, PACK_CLASSES, None, [lipsync], packs)
+    problems = validate_prompt(prompt, checked)
+    assert [(p.type, p.class_type, p.input_name) for p in problems] == [
+        ("required_input_missing", "LatentSyncNode", "lips_expression")
+    ]
+    prompt[node_id]["inputs"]["lips_expression"] = 3.5  # the pack's max is 3.0
+    assert [p.type for p in validate_prompt(prompt, checked)] == ["value_bigger_than_max"]
+    without = check_schema(schema, GGUF_CLASSES | VHS_CLASSES, None, [lipsync], packs)
+    assert "LatentSyncNode" not in without and "VHS_VideoCombine" in without
+    meta = json.loads(PACK_DATA.read_text(encoding="utf-8"))["packs"]
+    assert all(len(p["commit"]) == 40 and p["repo"].startswith("https://github.com/") for p in meta.values())
