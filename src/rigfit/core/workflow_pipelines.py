@@ -22,6 +22,7 @@ PACK_PIPELINES: dict[str, tuple[str, frozenset[str], str]] = {
         frozenset({"LatentSyncNode", "VideoLengthAdjuster", "VHS_LoadVideo", "VHS_VideoCombine"}),
         "ComfyUI-LatentSyncWrapper and ComfyUI-VideoHelperSuite",
     ),
+    "f5-tts": ("f5-tts", frozenset({"F5TTSAudioInputs"}), "ComfyUI-F5-TTS"),
     "triposr": (
         "triposr",
         frozenset({"TripoSRModelLoader", "TripoSRSampler", "TripoSRViewer"}),
@@ -340,13 +341,30 @@ def _latentsync(b: Builder, files: Files, prefix: str) -> list[str]:
     return notes
 
 
-def _triposr(b: Builder, files: Files) -> None:
+def _triposr(b: Builder, files: Files) -> list[str]:
     # The pack's workflow_simple.json: an image into TripoSRSampler, the mesh shown (and saved as .obj) by the viewer.
     model = b.add("TripoSRModelLoader", "Load TripoSR", model=files.role("checkpoint")[0][1], chunk_size=8192)
     image = b.add("LoadImage", "Object image (upload yours)", image=STARTER_MEDIA["input"][0])
     mesh = b.add("TripoSRSampler", geometry_resolution=256, threshold=25.0, model=Link(model, 0),
                  reference_image=Link(image, 0))  # fmt: skip
     b.add("TripoSRViewer", "Mesh (saved as .obj)", mesh=Link(mesh, 0))
+    return [f"choose your own object image (plain background) in place of {STARTER_MEDIA['input'][0]}"]
+
+
+def _f5_tts(b: Builder, files: Files, prefix: str) -> list[str]:
+    # A voice clip and its transcript into F5TTSAudioInputs; "F5v1" is the pack's name for F5TTS_v1_Base, whose
+    # model_1250000.safetensors it fetches from SWivid/F5-TTS itself.
+    sample = b.add("LoadAudio", "Voice to clone (upload yours)", audio=STARTER_MEDIA["input"][2])
+    speech = b.add("F5TTSAudioInputs", "F5-TTS", sample_text="Type what the voice clip says here.",
+                   speech="Hello! This is a starter workflow for F5-TTS.", seed=1, model="F5v1", vocoder="auto",
+                   speed=1.0, model_type="F5TTS_v1_Base", sample_audio=Link(sample, 0))  # fmt: skip
+    b.add("SaveAudio", filename_prefix=prefix, audio=Link(speech, 0))
+    notes = [
+        f"choose a 5-15 s voice clip in place of {STARTER_MEDIA['input'][2]} and type its words in sample_text"
+    ]
+    notes += [f"{folder}/{name} is loaded by F5TTSAudioInputs itself (model F5v1)" for folder, name in
+              files.role(*files.by_role) if folder.startswith("checkpoints/F5-TTS")]  # fmt: skip
+    return notes
 
 
 _IMAGE_KINDS = frozenset({"sd15", "sdxl", "flux", "sd3"})
@@ -371,7 +389,9 @@ def build_pipeline(
     elif kind == "latentsync":
         notes = _latentsync(b, files, prefix)
     elif kind == "triposr":
-        _triposr(b, files)
+        notes = _triposr(b, files)
+    elif kind == "f5-tts":
+        notes = _f5_tts(b, files, prefix)
     else:
         _audio(b, files, kind, prefix)
     used = _loaded_files(b)

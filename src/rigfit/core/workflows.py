@@ -4,8 +4,9 @@ Graphs follow ComfyUI's own examples at 0.3.64 (``comfyui-facts.md`` §5, §7): 
 SDXL, split files for Flux and SD3.5, Wan 2.2 (5B: one model + Wan22ImageToVideoLatent; 14B: high- and
 low-noise models in two KSamplerAdvanced passes), LTX-Video, Stable Audio Open and ACE-Step, with an upscale
 branch when the preset carries an upscaler. GGUF files use ComfyUI-GGUF's loaders, only when the plan installs
-a pack that declares them. LatentSync 1.6 (lip sync) and TripoSR (image to 3D) run through their node packs'
-graphs when the plan installs the packs. Anything else is listed as skipped with the reason, never written half-working.
+a pack that declares them. LatentSync 1.6 (lip sync), TripoSR (image to 3D) and F5-TTS (voice) run through their
+node packs' graphs when the plan installs the packs. Anything else is listed as skipped with the reason, never
+written half-working.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class Workflow:
     preset: str
     name: str  # file stem, e.g. ``rigfit-photorealism``
     kind: str  # the pipeline used: sd15, sdxl, flux, sd3, wan22-5b, wan22-14b, ltxv, stable-audio, ace-step,
-    # latentsync, triposr
+    # latentsync, triposr, f5-tts
     nodes: tuple[WorkflowNode, ...]
     files: tuple[tuple[str, str], ...]  # (folder, file name) the graph loads
     notes: tuple[str, ...] = ()  # planned files the graph does not wire (ControlNets, embeddings, ...)

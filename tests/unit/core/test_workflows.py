@@ -26,7 +26,8 @@ GGUF_CLASSES = frozenset({"UnetLoaderGGUF", "CLIPLoaderGGUF", "DualCLIPLoaderGGU
 LATENTSYNC_CLASSES = frozenset({"LatentSyncNode", "VideoLengthAdjuster"})
 VHS_CLASSES = frozenset({"VHS_LoadVideo", "VHS_VideoCombine", "VHS_LoadAudio"})
 TRIPOSR_CLASSES = frozenset({"TripoSRModelLoader", "TripoSRSampler", "TripoSRViewer"})
-PACK_CLASSES = GGUF_CLASSES | LATENTSYNC_CLASSES | VHS_CLASSES | TRIPOSR_CLASSES
+F5_CLASSES = frozenset({"F5TTSAudio", "F5TTSAudioInputs", "F5TTSAudioAdvanced"})
+PACK_CLASSES = GGUF_CLASSES | LATENTSYNC_CLASSES | VHS_CLASSES | TRIPOSR_CLASSES | F5_CLASSES
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +182,7 @@ PIPELINES = [
         id="latentsync-16-pack",
     ),
     pytest.param(preset("3d", comp("image_to_3d", "triposr", ("checkpoints", "TripoSR.ckpt"))), "triposr", id="triposr-pack"),
+    pytest.param(preset("voice", comp("tts", "f5-tts", ("checkpoints/F5-TTS", "model_1250000.safetensors"))), "f5-tts", id="f5-tts-pack"),
 ]  # fmt: skip
 
 
@@ -199,6 +201,9 @@ def test_each_pipeline_validates_and_loads_every_main_file(
     # Every planned checkpoint / diffusion model / text encoder / VAE is loaded by the graph.
     main = {(f, n) for f, n in planned if f in {"checkpoints", "diffusion_models", "text_encoders", "vae"}}
     assert main <= set(wf.files)
+    # Files a pack node fetches and loads itself are named in the notes instead.
+    fetched = {(f, n) for f, n in planned if f.startswith(("checkpoints/", "custom_nodes/"))}
+    assert all(any(f"{f}/{n} is loaded by" in note for note in wf.notes) for f, n in fetched)
 
 
 @pytest.mark.parametrize(("the_preset", "kind"), PIPELINES)
@@ -302,7 +307,8 @@ def test_shipped_presets_get_a_valid_workflow_or_a_reason(
     schema: Schema, pack_schemas: Schema, catalog: Any, preset_id: str
 ) -> None:
     """Every shipped preset, with its first candidate model and first variant: a workflow that validates, or a
-    reason; the node-pack presets with a ComfyUI graph (lipsync: LatentSync 1.6, 3d: TripoSR) must get one."""
+    reason; the node-pack presets with a ComfyUI graph (lipsync: LatentSync 1.6, 3d: TripoSR, voice: F5-TTS) must
+    get one."""
     if catalog is None:
         pytest.skip("the shipped catalog has no presets yet")
     spec = catalog.presets[preset_id]
@@ -331,7 +337,7 @@ def test_shipped_presets_get_a_valid_workflow_or_a_reason(
         assert (
             validate_prompt(to_api(wf), check_schema(schema, classes, None, [the_preset], pack_schemas)) == ()
         )
-    required = {"lipsync": "latentsync", "3d": "triposr"}
+    required = {"lipsync": "latentsync", "3d": "triposr", "voice": "f5-tts"}
     if preset_id in required:
         assert required[preset_id] in [wf.kind for wf in result.workflows], result.skipped
     for _, reason in result.skipped:
