@@ -36,6 +36,11 @@ def _depths(workflow: Workflow) -> dict[int, int]:
     return depth
 
 
+# Nodes whose frontend keeps widget values by name (VideoHelperSuite's useKVState, web/js/VHS.core.js at
+# 4ee72c06): a list is read through a legacy layout (VHS_LoadVideo's still has force_size), so these get a dict.
+KV_STATE = frozenset({"VHS_LoadVideo", "VHS_VideoCombine"})
+
+
 def _slot_inputs(specs: tuple[InputSpec, ...]) -> list[InputSpec]:
     return [s for s in specs if not s.is_widget]
 
@@ -62,10 +67,12 @@ def to_ui(workflow: Workflow, schema: Schema) -> dict[str, Any]:
     for index, node in enumerate(order):
         node_schema = schema.nodes[node.class_type]
         widgets: list[Any] = []
+        named: dict[str, Any] = {}
         for spec in node_schema.inputs:
             if spec.is_widget:
                 fallback = spec.default if spec.default is not None or not spec.options else spec.options[0]
                 widgets.append(node.inputs.get(spec.name, fallback))
+                named[spec.name] = widgets[-1]
                 if spec.control_after_generate:
                     widgets.append("fixed")
         slots = _slot_inputs(node_schema.inputs)
@@ -96,7 +103,7 @@ def to_ui(workflow: Workflow, schema: Schema) -> dict[str, Any]:
                 )
             ],
             "properties": {"Node name for S&R": node.class_type},
-            "widgets_values": widgets,
+            "widgets_values": named if node.class_type in KV_STATE else widgets,
         }
         models = [
             {"name": name, "url": workflow.urls[(folder, name)], "directory": folder}
@@ -135,7 +142,12 @@ def ui_to_api(doc: Mapping[str, Any], schema: Schema) -> dict[str, Any]:
             if slot.get("link") is not None:
                 link = links[int(slot["link"])]
                 inputs[slot["name"]] = [str(link[1]), int(link[2])]
-        values = list(node.get("widgets_values") or ())
+        raw = node.get("widgets_values") or ()
+        if isinstance(raw, Mapping):  # a KV_STATE node: values by name
+            inputs.update({s.name: raw[s.name] for s in node_schema.inputs if s.is_widget and s.name in raw})
+            prompt[str(node["id"])] = {"class_type": node["type"], "inputs": inputs}
+            continue
+        values = list(raw)
         for spec in node_schema.inputs:
             if spec.is_widget and values:
                 inputs[spec.name] = values.pop(0)

@@ -227,6 +227,9 @@ def test_ui_format_carries_the_same_graph(
         )
     api = {k: {"class_type": v["class_type"], "inputs": v["inputs"]} for k, v in to_api(wf).items()}
     assert ui_to_api(ui, full) == api
+    # VideoHelperSuite's frontend keeps its widget values by name (a list goes through a legacy layout).
+    for node in ui["nodes"]:
+        assert isinstance(node["widgets_values"], dict) == node["type"].startswith("VHS_")
     # Every loader names its file's download URL for the frontend's missing-model dialog.
     offered = {
         (m["directory"], m["name"]): m["url"] for n in ui["nodes"] for m in n["properties"].get("models", [])
