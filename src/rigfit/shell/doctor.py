@@ -122,7 +122,12 @@ def _schema_for(plan: Plan, comfyui: Path, facts: dict[str, Any], live_schema: S
     from rigfit.shell.install_workflows import catalog_hints
 
     if live_schema is not None:
-        return live_schema  # the server lists the files it really sees
+        # The server lists the files it really sees; the starter graphs' placeholder media (a face video, a
+        # voice clip) are the user's to upload, so their names count as present, as in the offline check.
+        from rigfit.core.workflow_pipelines import STARTER_MEDIA
+        from rigfit.core.workflow_schema import with_files
+
+        return with_files(live_schema, STARTER_MEDIA)
     _, classes = catalog_hints([p.id for p in plan.node_packs])
     store = (facts.get("models") or {}).get("store")
     view = Path(store) / "view" if store else None  # files the store serves through extra_model_paths.yaml
