@@ -24,7 +24,7 @@ from fixtures.fileserver import FileServer
 
 pytestmark = pytest.mark.slow
 
-OBJECT_INFO = Path(__file__).resolve().parents[1] / "data" / "comfyui" / "object_info.json"
+OBJECT_INFO = Path(__file__).resolve().parents[2] / "src" / "rigfit" / "data" / "comfyui" / "object_info-0.3.64.json"
 CKPT = hashlib.sha256(b"checkpoint").digest() * 128  # 4 KiB
 UPSCALER = b"upscaler-weights" * 64
 

@@ -17,7 +17,7 @@ from rigfit.core.workflow_schema import (
     with_files,
 )
 
-DUMP = Path(__file__).resolve().parents[2] / "data" / "comfyui" / "object_info.json"
+DUMP = Path(__file__).resolve().parents[3] / "src" / "rigfit" / "data" / "comfyui" / "object_info-0.3.64.json"
 
 
 @pytest.fixture(scope="module")

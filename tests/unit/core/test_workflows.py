@@ -18,7 +18,7 @@ from rigfit.core.workflow_schema import (
 from rigfit.core.workflow_ui import to_ui, ui_to_api
 from rigfit.core.workflows import check_schema, planned_files, starter_workflows, to_api
 
-DUMP = Path(__file__).resolve().parents[2] / "data" / "comfyui" / "object_info.json"
+DUMP = Path(__file__).resolve().parents[3] / "src" / "rigfit" / "data" / "comfyui" / "object_info-0.3.64.json"
 PACK_DATA = (
     Path(__file__).resolve().parents[3] / "src" / "rigfit" / "data" / "comfyui" / "node_packs-schema.json"
 )
