@@ -361,3 +361,20 @@ def test_a_declared_pair_is_not_reported_when_one_pack_fails_alone(check: Any) -
     assert code == 1
     assert [c["packs"] for c in doc["conflicts"]] == [["B"]]
     assert "numpy" in doc["conflicts"][0]["packages"]
+
+
+def test_the_command_never_imports_dataclasses(wheelhouse: Path, profiles: dict[str, Path], tmp_path: Path) -> None:
+    """Start-up of `rigfit deps check` is benchmarked: importing ``dataclasses`` (it pulls in ``inspect``) and
+    creating frozen dataclasses cost ~20 ms of it, so its values are NamedTuples (rigfit.core's docstring)."""
+    dirs = make_packs(tmp_path, A="numpy<2\n", B="[project]\nname = 'b'\ndependencies = ['numpy>=2']\n")
+    argv = ["deps", "check", *dirs, "--find-links", str(wheelhouse), "--hardware", str(profiles["nvidia"]),
+            "--torch", "torch==2.13.0", "--json"]
+    script = ("import sys, json\nfrom rigfit.cli.main import main\n"
+              f"code = main({argv!r})\n"
+              "print(json.dumps([code, sorted(m for m in ('dataclasses', 'inspect') if m in sys.modules)]), "
+              "file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    code, imported = json.loads(done.stderr.strip().splitlines()[-1])
+    assert code == 1, done.stdout  # the pair conflicts: the whole command ran, uv included
+    assert imported == []

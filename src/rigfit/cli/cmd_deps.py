@@ -96,7 +96,7 @@ def _run(args: argparse.Namespace, interpreter_version: Callable[[], str] | None
     notes: list[str] = []
     for folder in dirs:
         found, pack_notes = resolver.collect_pack(folder, allow_unsafe=args.allow_unsafe_lines)
-        screened += found
+        screened = screened.merged(found)
         notes += pack_notes
     sources = resolver.Sources(args.index_url, tuple(args.find_links), offline=args.offline)
     torch_url: str | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rigfit.core.requirements import Declared, canonical_name
 
@@ -46,8 +46,7 @@ def meta_names(packs: Sequence[str]) -> dict[str, str]:
     return result
 
 
-@dataclass(frozen=True, slots=True)
-class Failure:
+class Failure(NamedTuple):
     """What one failed ``uv pip compile`` says."""
 
     is_conflict: bool  # False: uv failed for another reason (network, build, bad input)
@@ -57,8 +56,7 @@ class Failure:
     cause: str  # uv's explanation with synthetic names replaced by pack ids
 
 
-@dataclass(frozen=True, slots=True)
-class Conflict:
+class Conflict(NamedTuple):
     """Packs that cannot be installed together, the packages they fight over, and a readable explanation."""
 
     packs: tuple[str, ...]

@@ -13,9 +13,8 @@ resolve fully. Lines with an environment marker are left out (they may not apply
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rigfit.core.normalize import Target, normalize
 from rigfit.core.requirements import Declared, Refused, screen_declarations
@@ -38,8 +37,7 @@ PLANNED_TORCH_PARTY = "the planned torch build"
 NEWEST_TORCH = max(v for w in CUDA_LADDER for v in (w.first_torch, w.torch_until) if v is not None)
 
 
-@dataclass(frozen=True, slots=True)
-class DeclaredConflict:
+class DeclaredConflict(NamedTuple):
     """Packs (and fixed parties) whose declared version specifiers for one package cannot all hold."""
 
     package: str
@@ -53,8 +51,7 @@ class DeclaredConflict:
                 "detail": self.detail}
 
 
-@dataclass(frozen=True, slots=True)
-class _Ask:
+class _Ask(NamedTuple):
     """What one pack (or fixed party) allows of one package."""
 
     party: str
@@ -165,8 +162,7 @@ def planned_torch_lines(index: TorchIndex) -> tuple[str, ...]:
     return (f"torch>={major}.{minor}",) + ((f"torchvision>=0.{minor + 15}",) if major == 2 else ())
 
 
-@dataclass(frozen=True, slots=True)
-class PackCheck:
+class PackCheck(NamedTuple):
     """What the declared requirements of a preset's node packs say: conflicts and refused lines."""
 
     conflicts: tuple[DeclaredConflict, ...]

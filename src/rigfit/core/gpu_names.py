@@ -8,13 +8,12 @@ product uses. The architecture names are the ones the hardware document uses (``
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rigfit.core.units import GIB
 
 
-@dataclass(frozen=True, slots=True)
-class GpuModel:
+class GpuModel(NamedTuple):
     """What the name table knows about a product."""
 
     vendor: str  # nvidia | amd | intel | apple

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from rigfit.core.errors import ProfileError
 from rigfit.core.gpu_names import (
@@ -27,8 +26,7 @@ VENDORS = ("nvidia", "amd", "intel", "apple")
 OSES = ("linux", "windows", "macos", "unknown")
 
 
-@dataclass(frozen=True, slots=True)
-class Gpu:
+class Gpu(NamedTuple):
     vendor: str  # nvidia | amd | intel | apple
     name: str
     vram_bytes: int | None  # Apple: the share of unified memory the GPU may use
@@ -38,7 +36,7 @@ class Gpu:
     cuda_driver_version: str | None  # NVIDIA only: "12.6"
     unified_memory: bool
     free_vram_bytes: int | None = None
-    index: int = 0
+    index: int = 0  # type: ignore[assignment]  # the GPU's position; shadows tuple.index, unused here
     pci_bus_id: str | None = None
     gfx_target: str | None = None  # AMD only: "gfx1100"
     cores: int | None = None  # Apple only: GPU cores
@@ -47,21 +45,18 @@ class Gpu:
     uuid: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Cpu:
+class Cpu(NamedTuple):
     model: str | None
     cores: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Disk:
+class Disk(NamedTuple):
     path: str
     free_bytes: int | None
     rotational: bool | None
 
 
-@dataclass(frozen=True, slots=True)
-class Hardware:
+class Hardware(NamedTuple):
     os: str
     arch: str
     cpu: Cpu | None
@@ -98,7 +93,7 @@ def complete_gpu(gpu: Gpu, *, ram_bytes: int | None = None) -> Gpu:
     vram = gpu.vram_bytes
     if vram is None and gpu.vendor == "apple" and ram_bytes is not None:
         vram = apple_gpu_share(ram_bytes)
-    return replace(gpu, compute_capability=cc, architecture=arch, gfx_target=gfx, vram_bytes=vram)
+    return gpu._replace(compute_capability=cc, architecture=arch, gfx_target=gfx, vram_bytes=vram)
 
 
 # ----------------------------------------------------------------------------------------------- to JSON

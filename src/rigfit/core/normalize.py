@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from rigfit.core.requirements import Declared, Refused, canonical_name, screen_declarations
 
@@ -41,8 +41,7 @@ def in_torch_family(name: str) -> bool:
     return name in TORCH_FAMILY or bool(_NVIDIA_RUNTIME.match(name))
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
     """What the requirements are resolved for: platform, accelerator and Python."""
 
     os: str  # linux | windows | macos
@@ -88,8 +87,7 @@ def opencv_for(requested: Iterable[str]) -> str:
     return f"opencv{'-contrib' if contrib else ''}-python{'' if gui else '-headless'}"
 
 
-@dataclass(frozen=True, slots=True)
-class Normalized:
+class Normalized(NamedTuple):
     """Requirements after the known clashes are settled, plus what uv must be told about them."""
 
     declared: tuple[Declared, ...]
@@ -107,7 +105,7 @@ def _collapse(declared: tuple[Declared, ...], family: tuple[str, ...], chosen: s
               label: str) -> tuple[tuple[Declared, ...], tuple[str, ...], tuple[str, ...]]:
     members = [d for d in declared if d.requirement.name in family]
     asked = sorted({d.requirement.name for d in members})
-    result = tuple(replace(d, requirement=replace(d.requirement, name=chosen)) if d in members else d
+    result = tuple(d._replace(requirement=d.requirement._replace(name=chosen)) if d in members else d
                    for d in declared)
     notes: tuple[str, ...] = ()
     if asked and asked != [chosen]:
@@ -135,8 +133,7 @@ def normalize(declared: Iterable[Declared], target: Target, torch_build: Mapping
 
 
 
-@dataclass(frozen=True, slots=True)
-class LockFix:
+class LockFix(NamedTuple):
     """What to add to a resolution whose lock holds clashing variants that dependencies brought in."""
 
     overrides: tuple[str, ...] = ()
@@ -167,8 +164,7 @@ def lock_fix(locked: Iterable[str], target: Target) -> LockFix:
     return fix
 
 
-@dataclass(frozen=True, slots=True)
-class RequirementSet:
+class RequirementSet(NamedTuple):
     """The screened and normalised requirements of a set of node packs, ready for the resolver."""
 
     normalized: Normalized

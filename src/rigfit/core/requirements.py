@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 _NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
 _VERSION = re.compile(
@@ -50,8 +49,7 @@ def canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+class Origin(NamedTuple):
     """Where a line came from: the node pack, the file (or ``catalog``) and the 1-based line number."""
 
     pack: str
@@ -62,8 +60,7 @@ class Origin:
         return f"{self.pack}/{self.source}:{self.line}"
 
 
-@dataclass(frozen=True, slots=True)
-class Requirement:
+class Requirement(NamedTuple):
     """One PEP 508 requirement; ``specifier`` is normalised text such as ``>=1.26,<2``."""
 
     name: str
@@ -81,16 +78,14 @@ class Requirement:
         return text
 
 
-@dataclass(frozen=True, slots=True)
-class Declared:
+class Declared(NamedTuple):
     """A requirement a node pack asks for, with its origin."""
 
     requirement: Requirement
     origin: Origin
 
 
-@dataclass(frozen=True, slots=True)
-class Refused:
+class Refused(NamedTuple):
     """A line that will not be resolved, and why."""
 
     origin: Origin
@@ -103,16 +98,16 @@ class Refused:
                 "text": self.text, "kind": self.kind, "reason": self.reason}
 
 
-@dataclass(frozen=True, slots=True)
-class Screened:
+class Screened(NamedTuple):
     """Requirements kept, lines refused, and (only when unsafe lines are allowed) the extra sources they name."""
 
     declared: tuple[Declared, ...] = ()
     refused: tuple[Refused, ...] = ()
-    includes: tuple[tuple[Origin, str, bool], ...] = field(default=())  # (origin, relative path, is_constraint)
+    includes: tuple[tuple[Origin, str, bool], ...] = ()  # (origin, relative path, is_constraint)
     index_options: tuple[str, ...] = ()
 
-    def __add__(self, other: Screened) -> Screened:
+    def merged(self, other: Screened) -> Screened:
+        """This and ``other`` together (a NamedTuple's ``+`` would concatenate the fields)."""
         return Screened(self.declared + other.declared, self.refused + other.refused,
                         self.includes + other.includes, self.index_options + other.index_options)
 
@@ -309,7 +304,7 @@ def screen_requirements_txt(pack: str, source: str, text: str, *, allow_unsafe: 
     for number, raw in _logical_lines(text):
         line = _strip_comment(raw)
         if line:
-            result += screen_line(Origin(pack, source, number), line, allow_unsafe=allow_unsafe)
+            result = result.merged(screen_line(Origin(pack, source, number), line, allow_unsafe=allow_unsafe))
     return result
 
 
@@ -331,7 +326,7 @@ def screen_pyproject(pack: str, source: str, text: str, *, allow_unsafe: bool = 
     result = Screened()
     for dep in deps:
         number = next((i for i, raw in enumerate(lines, start=1) if f'"{dep}"' in raw or f"'{dep}'" in raw), 0)
-        result += screen_line(Origin(pack, source, number), dep.strip(), allow_unsafe=allow_unsafe)
+        result = result.merged(screen_line(Origin(pack, source, number), dep.strip(), allow_unsafe=allow_unsafe))
     return result
 
 
@@ -339,5 +334,5 @@ def screen_declarations(declared: Mapping[str, Sequence[str]], *, allow_unsafe: 
     """Screen requirement lines declared per pack (e.g. the catalog's pinned declarations): pack id → lines."""
     result = Screened()
     for pack, lines in declared.items():
-        result += screen_requirements_txt(pack, "catalog", "\n".join(lines), allow_unsafe=allow_unsafe)
+        result = result.merged(screen_requirements_txt(pack, "catalog", "\n".join(lines), allow_unsafe=allow_unsafe))
     return result

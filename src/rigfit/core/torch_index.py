@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 BASE_URL = "https://download.pytorch.org/whl/"
 DEFAULT_INDEX = "https://pypi.org/simple"
@@ -29,8 +28,7 @@ _VOLTA_UP = ((7, 0), *_TURING_UP)
 _LEGACY = ((5, 0), (6, 0), (7, 0), (7, 5), (8, 0), (8, 6), (9, 0))
 
 
-@dataclass(frozen=True, slots=True)
-class CudaWheels:
+class CudaWheels(NamedTuple):
     """One CUDA build of PyTorch: the CUDA version the driver must support, its kernels, the torch releases."""
 
     tag: str
@@ -76,8 +74,7 @@ ARCH_CC: dict[str, Version] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class TorchIndex:
+class TorchIndex(NamedTuple):
     """The chosen index, the torch versions it limits to (``torch_spec``, e.g. ``<2.15``) and why."""
 
     tag: str  # cu130 | rocm7.1 | xpu | cpu | default

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _VERSION = re.compile(
     r"v?(?:(?P<epoch>\d+)!)?(?P<release>\d+(?:\.\d+)*)"
@@ -38,8 +38,7 @@ _ABOVE = (4,)  # sorts after every real pre part: the ceiling of a release
 _LOCAL_MAX = ((2,),)  # sorts after every local label
 
 
-@dataclass(frozen=True, slots=True, order=False)
-class Version:
+class Version(NamedTuple):
     """A parsed PEP 440 version; ``key`` orders versions as PEP 440 does."""
 
     text: str

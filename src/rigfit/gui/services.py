@@ -84,11 +84,11 @@ class Services:
         gpus = list(hw.gpus)
         primary = hw.primary_gpu
         if vram_bytes is not None and primary is not None:
-            gpus[gpus.index(primary)] = replace(primary, vram_bytes=vram_bytes, free_vram_bytes=None)
+            gpus[gpus.index(primary)] = primary._replace(vram_bytes=vram_bytes, free_vram_bytes=None)
         elif vram_bytes:
             gpus.append(Gpu("nvidia", f"NVIDIA GPU with {_gib(vram_bytes)} (Ada)", vram_bytes, "8.9", "ada",
                             None, None, False))
-        return replace(hw, gpus=tuple(gpus), ram_bytes=ram_bytes if ram_bytes is not None else hw.ram_bytes)
+        return hw._replace(gpus=tuple(gpus), ram_bytes=ram_bytes if ram_bytes is not None else hw.ram_bytes)
 
     def machine_view(self, hw: Hardware, *, edited: bool = False) -> MachineView:
         gpu = hw.primary_gpu

@@ -165,7 +165,7 @@ def _pack_lock(ctx: Context, folders: list[Path], pins: list[str]) -> list[str]:
 
     screened = Screened()
     for folder in folders:
-        screened += collect_pack(folder)[0]
+        screened = screened.merged(collect_pack(folder)[0])
     if screened.refused:
         first = screened.refused[0]
         ctx.say(f"{len(screened.refused)} requirement line(s) refused, e.g. {first.origin}: {first.reason}")

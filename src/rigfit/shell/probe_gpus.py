@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shutil
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -164,7 +163,7 @@ def probe_nvidia_smi(log: ProbeLog, exe: str | None) -> list[Gpu] | None:
     versions = log.parse("nvidia-smi", lambda: parse_nvidia_smi_banner(banner or ""))
     if versions is not None:
         driver, cuda = versions
-        gpus = [replace(g, driver_version=g.driver_version or driver, cuda_driver_version=cuda) for g in gpus]
+        gpus = [g._replace(driver_version=g.driver_version or driver, cuda_driver_version=cuda) for g in gpus]
     return gpus
 
 
@@ -178,7 +177,7 @@ def apply_cuda_visible_devices(gpus: list[Gpu], log: ProbeLog) -> list[Gpu]:
     if len(chosen) < len(gpus):
         log.warn(f"CUDA_VISIBLE_DEVICES={setting!r} hides {len(gpus) - len(chosen)} of {len(gpus)} NVIDIA GPU(s)")
     # Programs see the visible GPUs renumbered from 0 in the listed order, as CUDA does.
-    return [replace(gpus[p], index=i) for i, p in enumerate(chosen)]
+    return [gpus[p]._replace(index=i) for i, p in enumerate(chosen)]
 
 
 # ----------------------------------------------------------------------------------- Linux AMD and Intel
@@ -272,7 +271,7 @@ def _amd_tools(gpus: list[Gpu], log: ProbeLog) -> list[Gpu]:
             out.append(g)
             continue
         match = by_bus.get((g.pci_bus_id or "").lower()[-7:]) or (found[0] if len(found) == len(amd) == 1 else None)
-        out.append(replace(g, vram_bytes=match.vram_bytes, name=match.name if "GPU [" in g.name else g.name)
+        out.append(g._replace(vram_bytes=match.vram_bytes, name=match.name if "GPU [" in g.name else g.name)
                    if match else g)
     return out
 
@@ -286,7 +285,7 @@ def _xpu_smi(gpus: list[Gpu], log: ProbeLog) -> list[Gpu]:
             text = log.command(f"xpu-smi-{g.index}.json", ["xpu-smi", "discovery", "-d", str(g.index), "-j"])
             found = log.parse("xpu-smi", partial(parse_xpu_smi, text or ""))
             if found and found[0].vram_bytes:
-                g = replace(g, vram_bytes=found[0].vram_bytes)
+                g = g._replace(vram_bytes=found[0].vram_bytes)
         out.append(g)
     return out
 

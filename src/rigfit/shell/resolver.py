@@ -21,10 +21,9 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from rigfit.core.conflicts import (
     COMFYUI_PARTY,
@@ -105,8 +104,7 @@ def uv_binary() -> str:
     return str(uv.find_uv_bin())
 
 
-@dataclass(frozen=True, slots=True)
-class Sources:
+class Sources(NamedTuple):
     """Where packages come from: the user's index or wheel folders; None/() means uv's own defaults."""
 
     index_url: str | None = None
@@ -129,8 +127,10 @@ class Sources:
         return args
 
 
-@dataclass(frozen=True, slots=True)
-class Environment:
+DEFAULT_SOURCES = Sources()  # uv's own index and settings
+
+
+class Environment(NamedTuple):
     """The Python the packs must install into: an interpreter (or a version), its torch build, ComfyUI's pins."""
 
     python_version: str
@@ -139,8 +139,7 @@ class Environment:
     python: str | None = None  # interpreter path of an existing installation
 
 
-@dataclass(frozen=True, slots=True)
-class DepsReport:
+class DepsReport(NamedTuple):
     """What ``check`` found: conflicts with their packs, refused lines, and the lock when there is none."""
 
     conflicts: tuple[Conflict, ...]
@@ -151,8 +150,8 @@ class DepsReport:
     packs: tuple[str, ...]
     runs: int = 0
     seconds: float = 0.0
-    set_aside: tuple[str, ...] = field(default=())
-    relaxed: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())  # (pack, lines taken out)
+    set_aside: tuple[str, ...] = ()
+    relaxed: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (pack, lines taken out)
 
 
 def collect_pack(folder: Path, *, allow_unsafe: bool = False) -> tuple[Screened, tuple[str, ...]]:
@@ -162,7 +161,7 @@ def collect_pack(folder: Path, *, allow_unsafe: bool = False) -> tuple[Screened,
     notes: list[str] = []
     req = folder / "requirements.txt"
     if req.is_file():
-        screened += screen_requirements_txt(pack, req.name, _read(req), allow_unsafe=allow_unsafe)
+        screened = screened.merged(screen_requirements_txt(pack, req.name, _read(req), allow_unsafe=allow_unsafe))
         seen = {req.resolve()}
         while screened.includes:
             includes, screened = screened.includes, Screened(screened.declared, screened.refused, (),
@@ -176,10 +175,10 @@ def collect_pack(folder: Path, *, allow_unsafe: bool = False) -> tuple[Screened,
                 if is_constraint:
                     notes.append(f"{origin}: constraint file {relative} read as requirements")
                 source = target.relative_to(folder.resolve()).as_posix()
-                screened += screen_requirements_txt(pack, source, _read(target), allow_unsafe=allow_unsafe)
+                screened = screened.merged(screen_requirements_txt(pack, source, _read(target), allow_unsafe=allow_unsafe))
     pyproject = folder / "pyproject.toml"
     if pyproject.is_file():
-        screened += screen_pyproject(pack, pyproject.name, _read(pyproject), allow_unsafe=allow_unsafe)
+        screened = screened.merged(screen_pyproject(pack, pyproject.name, _read(pyproject), allow_unsafe=allow_unsafe))
     if (folder / "install.py").is_file():
         notes.append(f"{pack}: has install.py, which runs its own code at install time; rigfit does not run it")
     return screened, tuple(notes)
@@ -314,7 +313,7 @@ def _uv_error(done: Completed) -> ResolveError:
     return ResolveError(f"uv could not resolve the requirements: {done.describe_failure()}")
 
 
-def check(screened: Screened, target: Target, env: Environment, sources: Sources = Sources(),
+def check(screened: Screened, target: Target, env: Environment, sources: Sources = DEFAULT_SOURCES,
           *, timeout: float = TIMEOUT) -> DepsReport:
     """Resolve every pack's requirements together; report each conflict with the smallest set of packs."""
     start = time.monotonic()
@@ -479,7 +478,7 @@ def planned_torch(target: Target, torch_index_url: str | None, torch_spec: str, 
 
 
 def resolve_lock(declared: Mapping[str, Sequence[str]], target: Target, torch_build: Mapping[str, str],
-                 *, comfyui_requirements: Sequence[str] = COMFYUI_REQUIREMENTS, sources: Sources = Sources(),
+                 *, comfyui_requirements: Sequence[str] = COMFYUI_REQUIREMENTS, sources: Sources = DEFAULT_SOURCES,
                  allow_unsafe: bool = False, timeout: float = TIMEOUT) -> list[str]:
     """Pinned requirement lines for the node packs' declared requirements (pack id → lines).
 
