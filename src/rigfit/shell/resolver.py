@@ -461,6 +461,7 @@ def planned_torch(target: Target, torch_index_url: str | None, torch_spec: str, 
         index_args = sources.args()  # a mirror or wheelhouse must carry the right torch build itself
     else:
         index_args = ["--index-url", torch_index_url] if torch_index_url else []
+        index_args += ["--offline"] if sources.offline else []
     lines = [f"torch{torch_spec}", *TORCH_STEP[1:]]
     python_args = ["--python", python] if python else [
         "--python-version", target.python_version, "--python-platform", target.uv_platform()]

@@ -74,3 +74,27 @@ def test_index_options(sources: Sources, env: dict[str, str], args: list[str], m
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert sources.args() == args
+
+
+@pytest.mark.parametrize("offline", [True, False])
+def test_the_planned_torch_question_honours_offline(offline: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`rigfit plan --offline` asks the torch index from uv's cache only: uv gets --offline with the index URL."""
+    from rigfit.core.normalize import Target
+    from rigfit.shell import resolver
+    from rigfit.shell.runner import Completed
+
+    for key in ("UV_INDEX_URL", "UV_DEFAULT_INDEX"):
+        monkeypatch.delenv(key, raising=False)
+    seen: list[tuple[str, ...]] = []
+
+    def record(argv: list[str], **_: object) -> Completed:
+        seen.append(tuple(argv))
+        return Completed(tuple(argv), 0, "torch==2.13.0+cu130\ntorchvision==0.28.0+cu130\n", "", 0.0)
+
+    monkeypatch.setattr(resolver, "run", record)
+    pins = resolver.planned_torch(Target("linux", accelerator="nvidia"), "https://download.pytorch.org/whl/cu130",
+                                  "<2.15", Sources(offline=offline))
+    assert pins == {"torch": "2.13.0+cu130", "torchvision": "0.28.0+cu130"}
+    argv = seen[0]
+    assert argv[argv.index("--index-url") + 1] == "https://download.pytorch.org/whl/cu130"
+    assert ("--offline" in argv) is offline
