@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from rigfit.cli.main import main
+from rigfit.cli.main import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

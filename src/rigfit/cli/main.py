@@ -123,5 +123,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def entry() -> int:
+    """The ``rigfit`` program (console script and ``python -m rigfit``): ``main``, then a quick exit.
+
+    At exit Python collects every object left (all the modules' values) once more before freeing them, ~6 ms of
+    ``rigfit deps check``'s measured wall time. The process is ending and the OS takes its memory back, so the
+    objects are frozen out of that collection (``gc.freeze``). Files are closed by ``with`` blocks and the
+    standard streams are flushed as usual. Not for the desktop wizard, whose Qt objects are torn down by
+    collection, nor for callers of ``main`` in a process that goes on (tests).
+    """
+    code = main()
+    if _command_in(sys.argv[1:]) != "gui":
+        import gc
+
+        gc.freeze()
+    return code
+
+
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    raise SystemExit(entry())

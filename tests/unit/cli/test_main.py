@@ -58,3 +58,18 @@ def test_bad_input_is_one_line_and_exit_2(argv: list[str]) -> None:
 def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "COMMAND" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, frozen", [(["deps", "check", "x"], True), (["--debug", "gui"], False)])
+def test_the_program_skips_the_last_collection_except_for_the_wizard(
+        argv: list[str], frozen: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from rigfit.cli import main as cli
+
+    calls: list[str] = []
+    monkeypatch.setattr(sys, "argv", ["rigfit", *argv])
+    monkeypatch.setattr(cli, "main", lambda: 3)
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    assert cli.entry() == 3
+    assert calls == (["freeze"] if frozen else [])
