@@ -24,11 +24,14 @@ from rigfit.core.versions import ANY, Interval, allowed_by, intersect, intersect
 if TYPE_CHECKING:  # `rigfit deps check` needs find_conflicts only, not the catalog's types
     from rigfit.core.catalog.schema import NodePack
 
-# ComfyUI's requirements.txt at the reference commit a125cd84 (0.3.64; shared/comfyui/VERSION.txt), used as
-# constraints when no installation is given. Unpinned names constrain nothing and are left out.
+# ComfyUI's requirements.txt at the reference commit a125cd84 (0.3.64; shared/comfyui/VERSION.txt), every line
+# with a version specifier, in file order (its "non essential" kornia and pydantic lines included: ComfyUI
+# installs them). Used as constraints when no installation is given; unpinned names constrain nothing, and the
+# torch family is the planned build's to pin.
 COMFYUI_REQUIREMENTS = (
     "comfyui-frontend-package==1.27.10", "comfyui-workflow-templates==0.1.95", "comfyui-embedded-docs==0.2.6",
-    "transformers>=4.37.2", "av>=14.2.0",
+    "numpy>=1.25.0", "transformers>=4.37.2", "tokenizers>=0.13.3", "safetensors>=0.4.2", "aiohttp>=3.11.8",
+    "yarl>=1.18.0", "av>=14.2.0", "kornia>=0.7.1", "pydantic~=2.0", "pydantic-settings~=2.0",
 )
 COMFYUI_PARTY = "ComfyUI"
 PLANNED_TORCH_PARTY = "the planned torch build"

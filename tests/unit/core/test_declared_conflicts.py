@@ -110,8 +110,9 @@ def test_planned_torch_lines(index: TorchIndex, expected: tuple[str, ...]) -> No
 
 
 def test_shipped_catalog_every_preset_on_every_profile() -> None:
-    """The whole shipped catalog, every preset × every embedded profile: the one declared conflict is
-    TripoSR's node pack pinning transformers==4.35.0 below ComfyUI's transformers>=4.37.2."""
+    """The whole shipped catalog, every preset × every embedded profile: the declared conflicts are TripoSR's node
+    pack pinning transformers==4.35.0 below ComfyUI's transformers>=4.37.2, and SadTalker's pinning numpy==1.23.4
+    and kornia==0.6.8 below ComfyUI's numpy>=1.25.0 and kornia>=0.7.1 (ComfyUI 0.3.64's requirements.txt)."""
     from rigfit.core.quant import device_of
     from rigfit.core.recommend import Choices, recommend
     from rigfit.core.report import with_dependency_checks
@@ -124,4 +125,6 @@ def test_shipped_catalog_every_preset_on_every_profile() -> None:
     for hardware in embedded_profiles().values():
         for r in with_dependency_checks(recommend(catalog, device_of(hardware), every), hardware, catalog):
             found |= {(r.preset.id, c.package, c.packs, c.against) for c in r.dependency_conflicts}
-    assert found == {("3d", "transformers", ("comfyui-flowty-triposr",), (COMFYUI_PARTY,))}
+    assert found == {("3d", "transformers", ("comfyui-flowty-triposr",), (COMFYUI_PARTY,)),
+                     ("lipsync", "numpy", ("comfyui-sadtalker",), (COMFYUI_PARTY,)),
+                     ("lipsync", "kornia", ("comfyui-sadtalker",), (COMFYUI_PARTY,))}
