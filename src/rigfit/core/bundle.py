@@ -7,6 +7,7 @@ fits ``0.88 · VRAM − minimum inference memory``; GGUF stays quantized (dequan
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from rigfit.core.budget import MIN_INFERENCE, Piece, reserve_bytes
@@ -31,6 +32,20 @@ _AIO_DEFAULT = (0.2, 0.75, 0.05)
 
 def file_bytes(variant: Variant) -> int:
     return sum(f.bytes or 0 for f in variant.files)
+
+
+def size_notes(chosen: Sequence[Chosen], *, approximate: bool = True) -> tuple[str, ...]:
+    """What the download and VRAM figures of ``chosen`` leave out (files of unknown size count as 0) and, with
+    ``approximate``, what they round."""
+    unknown = [c.model.id for c in chosen if any(f.bytes is None for f in c.variant.files)]
+    approx = [c.model.id for c in chosen if c.model.id not in unknown and any(not f.bytes_exact for f in c.variant.files)]
+    out = []
+    if unknown:
+        out.append(f"file sizes unknown for {', '.join(dict.fromkeys(unknown))}: those files count as 0 in the "
+                   "download and VRAM figures")
+    if approx and approximate:
+        out.append(f"download sizes are approximate for {', '.join(dict.fromkeys(approx))}")
+    return tuple(out)
 
 
 def resident_bytes(variant: Variant, device: Device, *, diffusion: bool = True, comfyui: bool = True,

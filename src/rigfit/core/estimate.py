@@ -14,7 +14,7 @@ from rigfit.core.budget import (
     resident_peak,
     vae_peak,
 )
-from rigfit.core.bundle import Chosen, pieces_for, requirements_of
+from rigfit.core.bundle import Chosen, pieces_for, requirements_of, size_notes
 from rigfit.core.catalog.schema import Catalog, PublishedFigure
 from rigfit.core.errors import UsageError
 from rigfit.core.quant import Device, QuantChoice, check_explicit, label, matches, rank_variants
@@ -75,7 +75,10 @@ def estimate_model(catalog: Catalog, device: Device, model_id: str, wanted: str 
     comps, _ = selection.companions(missing, catalog, device, Choices(quant=QuantChoice()), model.id, {})
     chosen.extend(comps)
     pieces = [p for c in chosen for p in pieces_for(c.model, c.variant, c.role, device)]
-    return Estimate(model.id, variant.id, label(variant), work, tuple(chosen), estimate(pieces, work, device))
+    budget = estimate(pieces, work, device)
+    unknown = size_notes(chosen, approximate=False)
+    budget = replace(budget, notes=(*budget.notes, *unknown)) if unknown else budget
+    return Estimate(model.id, variant.id, label(variant), work, tuple(chosen), budget)
 
 
 def reference_device() -> Device:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from rigfit.core.budget import Budget, Workload, estimate
-from rigfit.core.bundle import Chosen, file_bytes, requirements_of, resident_bytes
+from rigfit.core.bundle import Chosen, file_bytes, requirements_of, resident_bytes, size_notes
 from rigfit.core.catalog.schema import Catalog, Model, Preset, Variant
 from rigfit.core.declared_conflicts import DeclaredConflict
 from rigfit.core.errors import UsageError
@@ -286,9 +286,7 @@ def _warn(chosen: Sequence[Chosen], budget: Budget, catalog: Catalog) -> list[st
             out.append(f"{c.model.id} is in maintenance mode (no new fixes)")
         if c.model.maturity == "experimental":
             out.append(f"{c.model.id} is experimental")
-    approx = [c.model.id for c in chosen if any(not f.bytes_exact for f in c.variant.files)]
-    if approx:
-        out.append(f"download sizes are approximate for {', '.join(dict.fromkeys(approx))}")
+    out.extend(size_notes(chosen))
     return out
 
 

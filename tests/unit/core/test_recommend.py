@@ -167,3 +167,35 @@ def test_a_variant_asked_by_name_that_the_hardware_cannot_run_is_refused_even_if
     assert not any(c.model.id.startswith("flux") for c in one(device).components)  # Flux is not considered
     with pytest.raises(BudgetError, match="float8"):
         recommend(CAT, device, Choices(presets=("photorealism",), quant=parse_quant_args(["flux1-dev=fp8"])))
+
+
+def test_unknown_file_sizes_are_said_apart_from_approximate_ones() -> None:
+    """A file of unknown size counts as 0 in every figure: the user is told so, not shown a rounded size."""
+    from recommend_fixtures import f
+
+    from rigfit.core.bundle import Chosen, size_notes
+    from rigfit.core.catalog.schema import CatalogFile, Model, Variant
+
+    def chosen(mid: str, *files: CatalogFile) -> Chosen:
+        variant = Variant(f"{mid}-v", "fp16", None, files, model=mid)
+        return Chosen("lipsync", Model(mid, mid, mid, "audio", "lipsync", "mit", "mature", (variant,)), variant, "")
+
+    unknown = CatalogFile("w.bin", "x", "https://example.org/w.bin", None, False)
+    picks = [chosen("exact", f("a", "x", 10)), chosen("rounded", f("b", "x", 10, exact=False)),
+             chosen("blank", f("c", "x", 10), unknown)]
+    assert size_notes(picks) == (
+        "file sizes unknown for blank: those files count as 0 in the download and VRAM figures",
+        "download sizes are approximate for rounded")
+    assert size_notes(picks, approximate=False) == size_notes(picks)[:1]
+    assert size_notes(picks[:1]) == ()
+
+
+def test_an_estimate_of_a_model_with_unknown_sizes_says_so() -> None:
+    from rigfit.core.estimate import estimate_model
+    from rigfit.shell.catalog_source import load_catalog
+
+    catalog = load_catalog(())
+    device = nvidia(12)
+    notes = estimate_model(catalog, device, "musetalk").budget.notes
+    assert any(n.startswith("file sizes unknown for musetalk") for n in notes)
+    assert not any("unknown" in n for n in estimate_model(catalog, device, "sd15").budget.notes)
