@@ -256,3 +256,29 @@ def test_memory_facts_are_filled_for_the_diffusion_families(catalog: Catalog) ->
     assert len(figures) >= 40
     assert {f.runtime for f in figures} >= {"comfyui", "diffusers", "reference-code"}
     assert all(f.source and f.settings for f in figures)
+
+
+# ComfyUI 0.3.64 (a125cd84) comfy/supported_models.py: memory_usage_factor of the model classes the catalog's
+# native families load as (Wan: the transformer's dim / 2222). The budget's activation estimate is ComfyUI's
+# formula with these, so a wrong factor is a wrong "fits".
+COMFYUI_USAGE_FACTORS = {
+    "sd15": 1.0, "dreamshaper-8": 1.0, "animatediff-sd15": 1.0,  # SD15
+    "sdxl-base": 0.8, "realvisxl-v5": 0.8, "animagine-xl-4": 0.8,  # SDXL
+    "sdxl-refiner": 1.0,  # SDXLRefiner
+    "sd35-medium": 1.2, "sd35-large": 1.2, "sd35-large-turbo": 1.2,  # SD3
+    "flux1-dev": 3.1, "flux1-schnell": 3.1, "flux1-fill-dev": 3.1, "flux1-depth-dev": 3.1,  # Flux
+    "flux1-canny-dev": 3.1, "flux1-kontext-dev": 3.1,
+    "ltxv-2b": 5.5,  # LTXV
+    "hunyuan-video": 1.8,  # HunyuanVideo
+    "mochi-1-preview": 2.0,  # GenmoMochi
+    "wan22-ti2v-5b": 3072 / 2222, "wan22-t2v-a14b": 5120 / 2222, "wan22-i2v-a14b": 5120 / 2222,  # WAN21_T2V
+    "wan21-t2v-14b": 5120 / 2222,
+    "hunyuan3d-2": 3.5, "hunyuan3d-21": 3.5,  # Hunyuan3Dv2
+    "ace-step-v1": 0.5,  # ACEStep
+}
+
+
+@pytest.mark.parametrize("model_id", sorted(COMFYUI_USAGE_FACTORS))
+def test_usage_factors_are_comfyuis(catalog: Catalog, model_id: str) -> None:
+    factor = catalog.models[model_id].memory.usage_factor
+    assert factor is not None and factor == pytest.approx(COMFYUI_USAGE_FACTORS[model_id], abs=0.001)
