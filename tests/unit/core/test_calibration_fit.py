@@ -85,9 +85,10 @@ def _consumer_params() -> list[object]:
 
 def _card_bytes(point: dict[str, object]) -> int:
     """The card ComfyUI ran on, as rigfit counts cards: what ComfyUI found free once the ballast was in place,
-    plus the CUDA context rigfit assumes (``CONTEXT_BYTES``). A "24 GiB" simulation left 23.41 GiB free: the
-    0.59 GiB that the device already used at the start (NVML) is the share a real card loses to the display,
-    driver and context, and it is no more free to ComfyUI than on a real card."""
+    plus the CUDA context rigfit assumes (``CONTEXT_BYTES``). calibrate.py sizes the ballast so that a "24 GiB"
+    card keeps what the device already used when the script started (0.59 GiB on the H200: its own CUDA context
+    included), which left 23.41 GiB free; rigfit assumes a 0.39 GiB context, so at equal free memory that card
+    is a 23.80 GiB one in rigfit's terms."""
     from rigfit.core.budget import CONTEXT_BYTES
 
     policy = point["policy"]
