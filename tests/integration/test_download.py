@@ -5,7 +5,6 @@ Every test ends by checking what is on disk: the right bytes under the final nam
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.fileserver import Fault, FileServer
+from fixtures.fileserver import Fault, FileServer, sha256_hex
 from rigfit.core.download_plan import RetryPolicy
 from rigfit.core.errors import DownloadError
 from rigfit.shell.download import Downloader, DownloadEvent, check_space
@@ -33,20 +32,11 @@ TUNING = Tuning(segments=4, min_piece=64 * KIB, max_piece=128 * KIB, buffer=32 *
                 retry=RetryPolicy(attempts=4, base_s=0.01, cap_s=0.05))
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture
-def server() -> Iterator[FileServer]:
-    with FileServer() as srv:
-        yield srv
-
 
 def _spec(srv: FileServer, tmp: Path, name: str, data: bytes | None, *, sha: bool = True, size: bool = True,
           path: str | None = None) -> FetchSpec:
     return FetchSpec(srv.url(path or f"/{name}"), tmp / name, len(data) if size and data is not None else None,
-                     _sha(data) if sha and data is not None else None, f"loras/{name}")
+                     sha256_hex(data) if sha and data is not None else None, f"loras/{name}")
 
 
 def _run(specs: list[FetchSpec], *, tuning: Tuning = TUNING, timeout: float = 2.0, token: str | None = None,
@@ -59,7 +49,7 @@ def _run(specs: list[FetchSpec], *, tuning: Tuning = TUNING, timeout: float = 2.
 def _ok(result: Fetched | DownloadError, data: bytes) -> Fetched:
     assert isinstance(result, Fetched), result
     assert result.path.read_bytes() == data
-    assert result.sha256 == _sha(data)
+    assert result.sha256 == sha256_hex(data)
     assert not part_path(result.path).exists() and not journal_path(result.path).exists()
     return result
 
@@ -198,7 +188,7 @@ def test_a_journal_for_another_url_is_not_trusted(server: FileServer, tmp_path: 
     data = os.urandom(800_000)
     spec = _interrupt(server, tmp_path, data)
     server.add("/other.bin", data)
-    [result] = _run([FetchSpec(server.url("/other.bin"), spec.dest, len(data), _sha(data), spec.label)])
+    [result] = _run([FetchSpec(server.url("/other.bin"), spec.dest, len(data), sha256_hex(data), spec.label)])
     assert _ok(result, data).resumed_bytes == 0
 
 
@@ -294,7 +284,7 @@ def test_server_published_hash_is_used_when_the_plan_has_none(server: FileServer
     data = os.urandom(200_000)
     server.add("/cdn/x.bin", data)
     server.redirect("/resolve/x.bin", "/cdn/x.bin",
-                    headers={"X-Linked-Etag": f'"{_sha(data)}"', "X-Linked-Size": str(len(data))})
+                    headers={"X-Linked-Etag": f'"{sha256_hex(data)}"', "X-Linked-Size": str(len(data))})
     [result] = _run([_spec(server, tmp_path, "x.bin", data, sha=False, size=False, path="/resolve/x.bin")])
     assert _ok(result, data).verified_by == "sha256-server"
     server.redirect("/resolve/x.bin", "/cdn/x.bin", headers={"X-Linked-Etag": '"' + "1" * 64 + '"'})
@@ -407,7 +397,7 @@ def test_sigkill_at_ten_random_points_then_rerun_ends_verified(server: FileServe
     server.speed = 250_000  # per connection: the bundle takes a few seconds
     plan = {"schema": "rigfit.plan/1", "files": [
         {"url": server.url(f"/{n}"), "filename": n, "folder": "loras", "bytes": len(d),
-         "sha256": _sha(d) if i % 2 == 0 else None} for i, (n, d) in enumerate(files.items())]}
+         "sha256": sha256_hex(d) if i % 2 == 0 else None} for i, (n, d) in enumerate(files.items())]}
     (tmp_path / "plan.json").write_text(json.dumps(plan))
     comfy, store = tmp_path / "ComfyUI", tmp_path / "store"
     argv = [sys.executable, "-c", _DRIVER, str(tmp_path / "plan.json"), str(comfy), str(store)]
@@ -430,7 +420,7 @@ def test_sigkill_at_ten_random_points_then_rerun_ends_verified(server: FileServe
                 assert final.read_bytes() == data, f"kill {kill} (seed {seed}): {name} is corrupt"
         for obj in (store / "objects").rglob("*") if (store / "objects").exists() else []:
             if obj.is_file() and "." not in obj.name:  # objects, not their partial data
-                assert _sha(obj.read_bytes()) == obj.name, f"kill {kill} (seed {seed}): damaged object"
+                assert sha256_hex(obj.read_bytes()) == obj.name, f"kill {kill} (seed {seed}): damaged object"
     assert resumed_runs > 0, f"no run found partial data to resume (seed {seed})"
     server.speed = None
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60)

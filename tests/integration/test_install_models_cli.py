@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fixtures.fileserver import Fault, FileServer
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture
-def server() -> Iterator[FileServer]:
-    with FileServer() as srv:
-        yield srv
+from fixtures.fileserver import Fault, FileServer, sha256_hex
 
 
 def _rigfit(tmp: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -42,7 +30,7 @@ def _write_plan(tmp: Path, files: list[dict[str, Any]]) -> Path:
 def _entry(srv: FileServer, name: str, data: bytes, *, folder: str = "vae", sha: bool = True) -> dict[str, Any]:
     srv.add(f"/{name}", data)
     return {"url": srv.url(f"/{name}"), "filename": name, "folder": folder, "bytes": len(data),
-            "sha256": _sha(data) if sha else None}
+            "sha256": sha256_hex(data) if sha else None}
 
 
 def test_install_models_downloads_verifies_and_reports_json(server: FileServer, tmp_path: Path) -> None:
@@ -95,7 +83,7 @@ def test_hf_endpoint_and_token_reach_the_mirror(server: FileServer, tmp_path: Pa
     path = "/org/repo/resolve/main/m.safetensors"
     server.add(path, data)
     plan = _write_plan(tmp_path, [{"url": "https://huggingface.co" + path, "filename": "m.safetensors",
-                                   "folder": "checkpoints", "bytes": len(data), "sha256": _sha(data)}])
+                                   "folder": "checkpoints", "bytes": len(data), "sha256": sha256_hex(data)}])
     result = _rigfit(tmp_path, "install", str(plan), "--comfyui", str(tmp_path / "C"), "--only", "models",
                      "--json", env={"HF_ENDPOINT": server.url(""), "HF_TOKEN": "hf_abc"})
     assert result.returncode == 0, result.stderr

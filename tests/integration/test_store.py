@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from fixtures.fileserver import FileServer
+from fixtures.fileserver import FileServer, sha256_hex
 from rigfit.core.plan import Plan, PlanFile
 from rigfit.shell import store as store_module
 from rigfit.shell.fetch import Tuning
@@ -17,20 +15,10 @@ from rigfit.shell.model_install import FileOutcome, ModelsSettings, install_mode
 from rigfit.shell.store import Store, write_extra_model_paths
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture
-def server() -> Iterator[FileServer]:
-    with FileServer() as srv:
-        yield srv
-
-
 def _plan(srv: FileServer, files: dict[str, bytes], *, folder: str = "loras", sha: bool = True) -> Plan:
     for name, data in files.items():
         srv.add(f"/{name}", data)
-    return Plan(tuple(PlanFile(srv.url(f"/{n}"), n, folder, len(d), _sha(d) if sha else None)
+    return Plan(tuple(PlanFile(srv.url(f"/{n}"), n, folder, len(d), sha256_hex(d) if sha else None)
                       for n, d in files.items()))
 
 
@@ -49,7 +37,7 @@ def test_a_file_is_stored_once_and_hard_linked_into_two_comfyui_installs(server:
     assert [o.status for o in first] == ["downloaded"] and first[0].how == "hardlink"
     assert [o.status for o in second] == ["linked"] and second[0].how == "hardlink"
     assert len(server.requests("/a.safetensors")) == 1  # the second install downloads nothing
-    obj = store.object_path(_sha(data))
+    obj = store.object_path(sha256_hex(data))
     for comfy in ("c1", "c2"):
         placed = tmp_path / comfy / "models" / "loras" / "a.safetensors"
         assert placed.read_bytes() == data and placed.samefile(obj)
@@ -71,8 +59,8 @@ def test_a_plan_without_hash_is_stored_under_the_computed_hash(server: FileServe
     plan = _plan(server, {"n.safetensors": data}, sha=False)
     store = Store(tmp_path / "store")
     [out] = _install(plan, tmp_path / "c", store)
-    assert out.sha256 == _sha(data) and out.verified_by == "size"
-    assert store.object_path(_sha(data)).read_bytes() == data
+    assert out.sha256 == sha256_hex(data) and out.verified_by == "size"
+    assert store.object_path(sha256_hex(data)).read_bytes() == data
     assert list((store.root / "incoming").iterdir()) == []
 
 
@@ -86,7 +74,7 @@ def test_a_file_already_in_models_is_adopted_not_downloaded(server: FileServer, 
     [out] = _install(plan, tmp_path / "c", store)
     assert out.status == "adopted" and out.how == "hardlink"
     assert server.log == []
-    assert store.object_path(_sha(data)).samefile(placed)  # now deduplicated with future installs
+    assert store.object_path(sha256_hex(data)).samefile(placed)  # now deduplicated with future installs
 
 
 @pytest.mark.parametrize("damage", ["truncated", "same-size-other-bytes"])
@@ -108,7 +96,7 @@ def test_a_damaged_store_object_is_downloaded_again(server: FileServer, tmp_path
     plan = _plan(server, {"a.safetensors": data})
     store = Store(tmp_path / "store")
     _install(plan, tmp_path / "c1", store)
-    obj = store.object_path(_sha(data))
+    obj = store.object_path(sha256_hex(data))
     obj.write_bytes(b"\0" * len(data))  # bit rot; also changes mtime, so the cache no longer vouches for it
     [out] = _install(plan, tmp_path / "c2", Store(tmp_path / "store"))
     assert out.status == "downloaded"
@@ -147,7 +135,7 @@ def test_without_links_extra_model_paths_points_comfyui_at_the_store(server: Fil
     assert out.how == "extra_model_paths"
     assert not (comfy / "models" / "vae" / "a.safetensors").exists()
     view = store.view_dir() / "vae" / "a.safetensors"
-    assert view.samefile(store.object_path(_sha(data)))
+    assert view.samefile(store.object_path(sha256_hex(data)))
     text = (comfy / "extra_model_paths.yaml").read_text()
     assert text.startswith("mine:\n    base_path: /x\n    loras: loras\n")
     assert f"rigfit_store:\n    base_path: '{store.view_dir()}'\n    vae: 'vae'\n" in text
@@ -178,7 +166,7 @@ def test_the_stat_cache_skips_hashing_an_unchanged_store(tmp_path: Path, monkeyp
     for data in datas:
         incoming = tmp_path / "in"
         incoming.write_bytes(data)
-        store.add(incoming, _sha(data))
+        store.add(incoming, sha256_hex(data))
     store.save()
     calls: list[Path] = []
     real = store_module.sha256_file
@@ -186,7 +174,7 @@ def test_the_stat_cache_skips_hashing_an_unchanged_store(tmp_path: Path, monkeyp
     count, total, bad = Store(tmp_path / "store").verify_all()
     assert (count, total, bad, calls) == (3, 60_000, [], [])
     # Changed content with a new mtime: hashed again, and found bad.
-    victim = store.object_path(_sha(datas[0]))
+    victim = store.object_path(sha256_hex(datas[0]))
     victim.write_bytes(b"x" * 20_000)
     count, _, bad = Store(tmp_path / "store").verify_all()
     assert bad == [victim] and calls == [victim]
@@ -219,7 +207,7 @@ def test_one_content_under_two_names_is_downloaded_once(server: FileServer, tmp_
     data = os.urandom(120_000)
     server.add("/vae.safetensors", data)
     url = server.url("/vae.safetensors")
-    digest = _sha(data) if sha else None
+    digest = sha256_hex(data) if sha else None
     plan = Plan((PlanFile(url, "vae.safetensors", "vae", len(data), digest),
                  PlanFile(url, "vae.safetensors", "checkpoints", len(data), digest)))
     outs = _install(plan, tmp_path / "c", Store(tmp_path / "store"))
