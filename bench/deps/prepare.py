@@ -62,8 +62,10 @@ def screened_inputs() -> dict[str, list[str]]:
 def write_inputs(packs: dict[str, list[str]]) -> None:
     work = OUT / "inputs"
     work.mkdir(parents=True, exist_ok=True)
-    comfy = (HERE / "comfyui-requirements.txt").read_text(encoding="utf-8").split()
-    constraints = [line for line in comfy if any(op in line for op in "<>=")] + list(TORCH_PINS)
+    from rigfit.core.declared_conflicts import COMFYUI_REQUIREMENTS  # ComfyUI's versioned requirement lines
+
+    (work / "comfyui-constraints.txt").write_text("\n".join(COMFYUI_REQUIREMENTS) + "\n")
+    constraints = [*COMFYUI_REQUIREMENTS, *TORCH_PINS]
     (work / "constraints.txt").write_text("\n".join(constraints) + "\n")
     ok = [line for pack, lines in packs.items() if pack not in CONFLICTING for line in lines]
     every = [line for lines in packs.values() for line in lines]

@@ -73,7 +73,7 @@ def commands(scenario: str) -> dict[str, list[str]]:
                               "--hardware", str(HERE / "rtx4090.json"), "--python", python,
                               *[arg for pin in TORCH_PINS for arg in ("--torch", pin)], "--json"],
         "Manager unified (uv pip compile)": [
-            uv(), "pip", "compile", str(manager_input), "--constraint", str(HERE / "comfyui-requirements.txt"),
+            uv(), "pip", "compile", str(manager_input), "--constraint", str(INPUTS / "comfyui-constraints.txt"),
             "--python", python, "--no-index",
             "--find-links", str(WHEELS), "--no-header", "-o", str(OUT / f"manager-{scenario}.lock")],
         "pip --dry-run --report": [
